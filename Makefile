@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test lint typecheck unit integration infra e2e synth bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[local,infra,dev]'
+	touch $(STAMP)
+
+## Run the whole system locally on an embedded AWS, with demo data.
+demo: $(STAMP)
+	$(VENV)/bin/spendwatch local --demo
+
+## Run every check: lint, types, unit, integration, infrastructure and end-to-end tests.
+test: $(STAMP) lint typecheck
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit integration infra e2e: $(STAMP)
+	$(VENV)/bin/pytest tests/$@
+
+## Synthesise the CloudFormation templates and assets into cdk.out (no AWS account, no Docker).
+synth: $(STAMP)
+	$(PY) infra/cdk_app.py
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf cdk.out .build $(VENV)

@@ -1,0 +1,74 @@
+"""API Lambda: API Gateway proxy events in, the contract's JSON out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from spendwatch.observability import logger
+from spendwatch.store import StoreError
+
+from api import auth
+from api.errors import ApiError, error_response
+from api.routes import collections, costs
+from api.schemas import Health
+
+TITLE = "spendwatch"
+VERSION = "1"
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(costs.router)
+app.include_router(collections.router)
+
+
+@app.get("/health", summary="Liveness (no authentication)", tags=["meta"])
+def health() -> Health:
+    """Always ok while the function runs."""
+    return Health(status="ok")
+
+
+@app.get("/v1/openapi.json", summary="This API's OpenAPI 3.1 document", tags=["meta"], include_in_schema=False)
+def openapi() -> Response[str]:
+    """The OpenAPI document generated from the routes and their models."""
+    body = app.get_openapi_json_schema(title=TITLE, version=VERSION)
+    return Response(status_code=200, content_type="application/json", body=body)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(exc: RequestValidationError) -> Response[Any]:
+    """Bad query parameters or body: 400 with what was wrong."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in err.get('loc', [])[1:]) or 'request'}: {err.get('msg', 'invalid')}"
+        for err in exc.errors()
+    )
+    return error_response(400, "invalid_parameter", problems or "invalid request")
+
+
+@app.exception_handler(ApiError)
+def api_error(exc: ApiError) -> Response[Any]:
+    """Errors raised by routes."""
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+@app.exception_handler(StoreError)
+def store_error(exc: StoreError) -> Response[Any]:
+    """The table is unavailable: a retryable 503, details in the log only."""
+    logger.exception("store unavailable")
+    return error_response(503, "unavailable", "storage is temporarily unavailable; retry later")
+
+
+@app.not_found
+def not_found(exc: NotFoundError) -> Response[Any]:
+    """Unknown route."""
+    return error_response(404, "not_found", "no such route")
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Authenticate, then route."""
+    denied = auth.check(event)
+    if denied is not None:
+        return denied
+    return app.resolve(event, context)

@@ -1,0 +1,78 @@
+"""Response models: what the OpenAPI document promises and what the routes return."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+Money = str  # a decimal string such as "12.34"; never a float
+
+
+class Point(BaseModel):
+    """Cost in one period."""
+
+    period: str = Field(description="YYYY-MM-DD (day) or YYYY-MM (month)")
+    amount: Money
+
+
+class CostGroup(BaseModel):
+    """One group's total and series."""
+
+    key: str
+    total: Money
+    points: list[Point]
+
+
+class CostsResponse(BaseModel):
+    """Cost history."""
+
+    currency: str
+    start: date
+    end: date
+    granularity: str
+    group_by: str | None
+    total: Money
+    groups: list[CostGroup]
+    other_currencies: list[str] = Field(
+        default_factory=list, description="Currencies present in the range but not included in these totals"
+    )
+
+
+class Window(BaseModel):
+    """Days a collection covered (inclusive)."""
+
+    start: date | None
+    end: date | None
+
+
+class CollectionRunOut(BaseModel):
+    """One collection run."""
+
+    run_id: str
+    source: str
+    type: str
+    status: str
+    window: Window
+    started_at: datetime
+    finished_at: datetime | None
+    records_read: int
+    records_written: int
+    rejected: int
+    first_rejection: str | None
+    requests: int
+    data_through: datetime | None
+    error: str | None
+
+
+class CollectionsResponse(BaseModel):
+    """A page of collection runs, newest first."""
+
+    items: list[CollectionRunOut]
+    next_token: str | None
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: str

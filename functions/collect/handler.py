@@ -1,0 +1,61 @@
+"""Collect Lambda: an EventBridge schedule names a source; collect it and record the run."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from spendwatch.aws import client
+from spendwatch.config import cached_config
+from spendwatch.observability import logger
+from spendwatch.settings import FunctionSettings
+from spendwatch.store import Store
+
+from collect.runner import collect
+
+
+class UnknownSourceError(LookupError):
+    """The event names a source that the config does not define."""
+
+
+class CollectDetail(BaseModel):
+    """What the schedule (or a backfill) asks for."""
+
+    source: str = Field(min_length=1)
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CollectDetail:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class ScheduledEvent(BaseModel):
+    """The EventBridge event, as delivered by the schedule's input transformer."""
+
+    id: str
+    time: str
+    detail: CollectDetail
+
+
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Collect the source named in the event and return the collection run."""
+    request = ScheduledEvent.model_validate(event)
+    settings = FunctionSettings.from_env()
+    try:
+        source = cached_config(settings.config_path).source(request.detail.source)
+    except KeyError as exc:
+        raise UnknownSourceError(f"no source named {request.detail.source!r} in the config") from exc
+    store = Store(client("dynamodb"), settings.table)
+    s3 = client("s3") if source.type == "focus" and (source.path or "").startswith("s3://") else None
+    run = collect(source, store, s3=s3, start=request.detail.start, end=request.detail.end)
+    logger.info("collected", extra={"run": run.model_dump(mode="json")})
+    result: dict[str, Any] = run.model_dump(mode="json")
+    return result
+
+

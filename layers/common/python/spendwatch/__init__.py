@@ -1,0 +1,1 @@
+"""spendwatch shared package: models, config, store and domain code used by every function."""

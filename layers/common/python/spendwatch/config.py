@@ -1,0 +1,203 @@
+"""``spendwatch.toml``: one validated model read by the CDK app, the functions and the local runtime."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SourceType = Literal["aws_ce", "digitalocean", "opencost", "vercel", "focus"]
+Period = Literal["day", "week", "month", "quarter", "year"]
+
+_RATE = re.compile(r"^rate\((?P<n>[1-9]\d*) (?P<unit>minutes?|hours?|days?)\)$")
+_CRON = re.compile(r"^cron\((?P<body>[^()]+)\)$")
+_THRESHOLD = re.compile(r"^(?:forecast:)?(?:\d+(?:\.\d+)?%|\$\d+(?:\.\d{1,2})?)$")
+SOURCE_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+def validate_schedule(expression: str) -> str:
+    """Check an EventBridge schedule expression: ``rate(N unit)`` or six-field ``cron(...)``."""
+    rate = _RATE.match(expression)
+    if rate:
+        singular = rate["n"] == "1"
+        if singular == rate["unit"].endswith("s"):
+            raise ValueError(f"{expression!r}: use a singular unit for 1 and plural otherwise")
+        return expression
+    cron = _CRON.match(expression)
+    if cron:
+        fields = cron["body"].split()
+        if len(fields) != 6:
+            raise ValueError(f"{expression!r}: cron needs 6 fields (minutes hours day-of-month month day-of-week year)")
+        if "?" not in (fields[2], fields[4]) or fields[2] == fields[4] == "?":
+            raise ValueError(f"{expression!r}: exactly one of day-of-month and day-of-week must be '?'")
+        return expression
+    raise ValueError(f"{expression!r} is not an EventBridge schedule: use rate(...) or cron(...)")
+
+
+class Source(BaseModel):
+    """A provider to collect from, on a schedule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=SOURCE_NAME)
+    type: SourceType
+    schedule: str = "rate(6 hours)"
+    enabled: bool = True
+    path: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return validate_schedule(value)
+
+    @model_validator(mode="after")
+    def _path_rules(self) -> Source:
+        if self.type == "focus" and not self.path:
+            raise ValueError(f"source {self.name!r}: type 'focus' needs a path (s3://bucket/prefix/ or a local path)")
+        if self.type != "focus" and self.path:
+            raise ValueError(f"source {self.name!r}: 'path' applies to type 'focus' only")
+        if self.path and self.path.startswith("s3://") and len(self.path) <= len("s3://"):
+            raise ValueError(f"source {self.name!r}: s3 path needs a bucket")
+        return self
+
+
+class Budget(BaseModel):
+    """A spending limit on a scope and period, with the thresholds that alert."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    period: Period = "month"
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    scope: dict[str, Any] = Field(default_factory=dict)
+    thresholds: list[str] = Field(default_factory=lambda: ["80%", "100%"])
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _THRESHOLD.match(value):
+                raise ValueError(f"threshold {value!r}: use '80%', '$150' or 'forecast:100%'")
+        return values
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, scope: dict[str, Any]) -> dict[str, Any]:
+        allowed = {"provider", "service", "account", "region", "tag", "tenant"}
+        unknown = set(scope) - allowed
+        if unknown:
+            raise ValueError(f"unknown scope keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        tag = scope.get("tag", {})
+        if not isinstance(tag, dict) or not all(isinstance(v, str) for v in tag.values()):
+            raise ValueError("scope.tag must be a table of tag key = value")
+        return scope
+
+
+class ApiSettings(BaseModel):
+    """How the deployed API authenticates callers and how hard it may be hit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auth: Literal["iam", "api_key"] = "iam"
+    throttle_rate: int = Field(default=20, ge=1)
+    throttle_burst: int = Field(default=40, ge=1)
+
+
+class SecretNames(BaseModel):
+    """Secrets Manager secret names used when deployed (locally the env vars are read instead)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    digitalocean_token: str = "spendwatch/digitalocean-token"
+    vercel_token: str = "spendwatch/vercel-token"
+    slack_webhook_url: str = "spendwatch/slack-webhook-url"
+
+
+class Config(BaseModel):
+    """The whole of ``spendwatch.toml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    timezone: str = "UTC"
+    sources: list[Source] = Field(default_factory=list)
+    budgets: list[Budget] = Field(default_factory=list)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    secrets: SecretNames = Field(default_factory=SecretNames)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for kind, names in (("source", [s.name for s in self.sources]), ("budget", [b.name for b in self.budgets])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {kind} names: {dupes}")
+        return self
+
+    def source(self, name: str) -> Source:
+        """The source called ``name``; KeyError if there is none."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    @property
+    def enabled_sources(self) -> list[Source]:
+        """Sources that are collected on their schedule."""
+        return [s for s in self.sources if s.enabled]
+
+
+def default_config_path() -> Path:
+    """``SPENDWATCH_CONFIG`` if set, else ``spendwatch.toml`` in the working directory."""
+    return Path(os.environ.get("SPENDWATCH_CONFIG") or "spendwatch.toml")
+
+
+def parse_config(text: str, origin: str = "spendwatch.toml") -> Config:
+    """Validate TOML text into a Config, with every problem in one readable ConfigError."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{origin}: {problems}") from exc
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a config file (default: :func:`default_config_path`)."""
+    file = Path(path) if path else default_config_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {file}: {exc.strerror}") from exc
+    return parse_config(text, str(file))
+
+
+@lru_cache(maxsize=4)
+def cached_config(path: str) -> Config:
+    """Config cached per path for warm Lambda invocations (the file ships with the code)."""
+    return load_config(path)

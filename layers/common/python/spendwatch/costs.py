@@ -1,0 +1,149 @@
+"""Cost history from the pre-aggregated totals: group, bucket by day or month, stay exact."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from spendwatch.aggregates import DIMENSIONS, TAG_PREFIX, PeriodTotals, Totals
+from spendwatch.money import ZERO
+from spendwatch.store import Store
+
+Granularity = Literal["day", "month"]
+ALL = "all"
+MAX_YEARS = 3
+_TAG_KEY = re.compile(r"^tag:.{1,128}$", re.DOTALL)
+
+
+class QueryError(ValueError):
+    """A history request that cannot be answered as asked (bad range, unknown grouping)."""
+
+
+def check_group_by(group_by: str | None) -> str | None:
+    """Accept a known dimension or ``tag:KEY``; QueryError otherwise."""
+    if group_by is None or group_by in DIMENSIONS or _TAG_KEY.match(group_by):
+        return group_by
+    allowed = ", ".join([*DIMENSIONS, "tag:KEY"])
+    raise QueryError(f"group_by must be one of {allowed}")
+
+
+def check_range(start: date, end: date) -> None:
+    """``end`` is inclusive, not before ``start``, and less than three years after it."""
+    if end < start:
+        raise QueryError("end is before start")
+    try:
+        limit = start.replace(year=start.year + MAX_YEARS)
+    except ValueError:  # 29 February
+        limit = start.replace(year=start.year + MAX_YEARS, day=28)
+    if end >= limit:
+        raise QueryError(f"the range is longer than {MAX_YEARS} years; ask for less")
+
+
+@dataclass
+class Group:
+    """One group's total and its amount per period."""
+
+    key: str
+    total: Decimal = ZERO
+    points: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    """The answer to a history question, exact amounts (formatting happens at the API edge)."""
+
+    start: date
+    end: date
+    granularity: Granularity
+    group_by: str | None
+    currency: str
+    periods: list[str]
+    total: Decimal
+    groups: list[Group]
+    other_currencies: list[str]
+
+
+def periods(start: date, end: date, granularity: Granularity) -> list[str]:
+    """Every period label from start to end inclusive (``YYYY-MM-DD`` or ``YYYY-MM``)."""
+    labels: list[str] = []
+    day = start
+    while day <= end:
+        label = day.isoformat() if granularity == "day" else day.isoformat()[:7]
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        day += timedelta(days=1)
+    return labels
+
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    first = date.fromisoformat(f"{month}-01")
+    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, nxt - timedelta(days=1)
+
+
+def _period_totals(store: Store, start: date, end: date, granularity: Granularity) -> dict[str, PeriodTotals]:
+    """Totals per period label, all sources merged; whole months come from monthly aggregates."""
+    result: dict[str, PeriodTotals] = defaultdict(PeriodTotals)
+    whole_months: set[str] = set()
+    if granularity == "month":
+        for month in periods(start, end, "month"):
+            first, last = _month_bounds(month)
+            if start <= first and last <= end:
+                whole_months.add(month)
+        for year in sorted({m[:4] for m in whole_months}):
+            for _source, month, totals in store.month_totals(year):
+                if month in whole_months:
+                    result[month].merge(totals)
+    daily = [(s, e) for s, e in _daily_ranges(start, end, whole_months)]
+    for first, last in daily:
+        for _source, day, totals in store.day_totals(first, last):
+            result[day if granularity == "day" else day[:7]].merge(totals)
+    return result
+
+
+def _daily_ranges(start: date, end: date, skip_months: set[str]) -> list[tuple[date, date]]:
+    """Date ranges not covered by whole-month aggregates (at most the two edge months)."""
+    if not skip_months:
+        return [(start, end)]
+    ranges = []
+    first_whole = _month_bounds(min(skip_months))[0]
+    last_whole = _month_bounds(max(skip_months))[1]
+    if start < first_whole:
+        ranges.append((start, first_whole - timedelta(days=1)))
+    if end > last_whole:
+        ranges.append((last_whole + timedelta(days=1), end))
+    return ranges
+
+
+def history(
+    store: Store, start: date, end: date, granularity: Granularity, group_by: str | None, currency: str
+) -> History:
+    """Cost per group and period in ``currency`` over [start, end]."""
+    check_range(start, end)
+    check_group_by(group_by)
+    labels = periods(start, end, granularity)
+    groups: dict[str, Group] = {}
+    others: set[str] = set()
+    grand = ZERO
+    for label, period_totals in sorted(_period_totals(store, start, end, granularity).items()):
+        others.update(c for c in period_totals.currencies if c != currency)
+        totals = period_totals.currencies.get(currency)
+        if totals is None:
+            continue
+        grand += totals.total
+        for key, amount in _split(totals, group_by).items():
+            group = groups.setdefault(key, Group(key))
+            group.total += amount
+            group.points[label] = group.points.get(label, ZERO) + amount
+    ordered = sorted(groups.values(), key=lambda g: (-g.total, g.key))
+    return History(start, end, granularity, group_by, currency, labels, grand, ordered, sorted(others))
+
+
+def _split(totals: Totals, group_by: str | None) -> dict[str, Decimal]:
+    if group_by is None:
+        return {ALL: totals.total}
+    return totals.group(group_by) if group_by.startswith(TAG_PREFIX) or group_by in DIMENSIONS else {}

@@ -1,0 +1,158 @@
+"""The normalised records every source writes: FOCUS column names, Decimal money, deterministic keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from spendwatch.money import ZERO
+
+RunStatus = Literal["running", "succeeded", "partial", "failed"]
+
+# The fields that make two charges the same charge. Re-collecting a day produces the same keys, so the
+# store overwrites instead of duplicating; a restated amount becomes a MODIFY, not a second row.
+COST_IDENTITY_FIELDS = (
+    "ProviderName",
+    "BillingAccountId",
+    "SubAccountId",
+    "ServiceName",
+    "RegionId",
+    "ResourceId",
+    "SkuId",
+    "SkuPriceId",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "PricingUnit",
+    "CommitmentDiscountId",
+)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def identity_hash(parts: list[str]) -> str:
+    """A short, stable digest of identity parts (the sort key of an item)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return digest[:32]
+
+
+class CostItem(BaseModel):
+    """One charge in FOCUS terms, plus spendwatch's own ``x_`` fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ProviderName: str = Field(min_length=1)
+    BillingAccountId: str = ""
+    SubAccountId: str = ""
+    ServiceName: str = ""
+    ServiceCategory: str = ""
+    RegionId: str = ""
+    ResourceId: str = ""
+    SkuId: str = ""
+    SkuPriceId: str = ""
+    ChargeCategory: str = "Usage"
+    ChargeClass: str = ""
+    ChargeDescription: str = ""
+    CommitmentDiscountId: str = ""
+    ChargePeriodStart: datetime
+    ChargePeriodEnd: datetime
+    BilledCost: Decimal
+    EffectiveCost: Decimal = ZERO
+    ListCost: Decimal = ZERO
+    BillingCurrency: str = Field(pattern=r"^[A-Z]{3}$")
+    ConsumedQuantity: Decimal | None = None
+    ConsumedUnit: str = ""
+    PricingUnit: str = ""
+    Tags: dict[str, str] = Field(default_factory=dict)
+    x_source: str = Field(min_length=1)
+    x_collected_at: datetime
+    x_estimated: bool = False
+    x_tenant: str = ""
+    x_occurrence: int = Field(default=0, ge=0)
+
+    @field_validator("ChargePeriodStart", "ChargePeriodEnd", "x_collected_at")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    @field_validator("BilledCost", "EffectiveCost", "ListCost")
+    @classmethod
+    def _finite(cls, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("money must be a finite number")
+        return value
+
+    @property
+    def day(self) -> date:
+        """The UTC calendar day the charge is attributed to (its period start)."""
+        return self.ChargePeriodStart.date()
+
+    def identity_parts(self) -> list[str]:
+        """Everything that identifies this charge, in a fixed order."""
+        parts = [self.x_source, self.ChargePeriodStart.isoformat(), self.ChargePeriodEnd.isoformat()]
+        parts += [str(getattr(self, name)) for name in COST_IDENTITY_FIELDS]
+        parts.append(json.dumps(self.Tags, sort_keys=True, separators=(",", ":")))
+        return parts
+
+    @property
+    def identity(self) -> str:
+        """Deterministic key: same charge, same key; ``x_occurrence`` separates true duplicate rows."""
+        base = identity_hash(self.identity_parts())
+        return base if self.x_occurrence == 0 else f"{base}#{self.x_occurrence}"
+
+
+class UsageItem(BaseModel):
+    """A measured quantity (storage GB, emails, requests...) for a day, optionally per tenant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metric: str = Field(min_length=1, max_length=128)
+    quantity: Decimal
+    unit: str = Field(min_length=1, max_length=64)
+    day: date
+    ProviderName: str = ""
+    ServiceName: str = ""
+    ResourceId: str = ""
+    x_tenant: str = ""
+    x_source: str = Field(min_length=1)
+    x_collected_at: datetime
+
+    @property
+    def identity(self) -> str:
+        """Deterministic key from what the quantity measures."""
+        parts = [self.x_source, self.day.isoformat(), self.metric, self.unit]
+        parts += [self.ProviderName, self.ServiceName, self.ResourceId, self.x_tenant]
+        return identity_hash(parts)
+
+
+class CollectionWindow(BaseModel):
+    """The calendar days a run covered (inclusive); open ends when a source decides from its data."""
+
+    start: date | None = None
+    end: date | None = None
+
+
+class CollectionRun(BaseModel):
+    """The record of one collection: what was asked, what happened, how fresh the data is."""
+
+    run_id: str
+    source: str
+    type: str
+    status: RunStatus = "running"
+    window: CollectionWindow = Field(default_factory=CollectionWindow)
+    started_at: datetime
+    finished_at: datetime | None = None
+    records_read: int = 0
+    records_written: int = 0
+    rejected: int = 0
+    first_rejection: str | None = None
+    requests: int = 0
+    data_through: datetime | None = None
+    error: str | None = None

@@ -1,0 +1,253 @@
+"""The single-table DynamoDB adapter. Every key and access pattern is documented in docs/data-model.md."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from spendwatch.aggregates import PeriodTotals
+from spendwatch.models import CollectionRun, CostItem
+from spendwatch.resources import TABLE_PARTITION_KEY as PK
+from spendwatch.resources import TABLE_SORT_KEY as SK
+from spendwatch.resources import TABLE_TTL_ATTRIBUTE
+
+BATCH_SIZE = 25  # BatchWriteItem's limit
+MAX_BATCH_ATTEMPTS = 8
+RUN_RETENTION = timedelta(days=400)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class StoreError(RuntimeError):
+    """The table refused or failed a request; the message says what was not done."""
+
+
+class InvalidTokenError(ValueError):
+    """A paging token that this store did not issue."""
+
+
+def cost_pk(source: str, day: str) -> str:
+    """Partition of one source's cost items for one day."""
+    return f"COST#{source}#{day}"
+
+
+def day_agg_pk(month: str) -> str:
+    """Partition of all sources' daily aggregates in one month (``YYYY-MM``)."""
+    return f"AGG#D#{month}"
+
+
+def month_agg_pk(year: str) -> str:
+    """Partition of all sources' monthly aggregates in one year (``YYYY``)."""
+    return f"AGG#M#{year}"
+
+
+RUNS_PK = "RUN"
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    """Python values to DynamoDB attribute values (Decimal stays exact; None is dropped)."""
+    return {key: _serializer.serialize(value) for key, value in data.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values to Python values."""
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def cost_record(item: CostItem) -> dict[str, Any]:
+    """The stored form of a cost item."""
+    data = item.model_dump(mode="python", exclude={"x_occurrence"})
+    for name in ("ChargePeriodStart", "ChargePeriodEnd", "x_collected_at"):
+        data[name] = data[name].isoformat()
+    data.update({PK: cost_pk(item.x_source, item.day.isoformat()), SK: item.identity, "item_type": "cost"})
+    data["day"] = item.day.isoformat()
+    return data
+
+
+def encode_token(key: dict[str, Any]) -> str:
+    """An opaque paging token from a LastEvaluatedKey."""
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_token(token: str, partition: str) -> dict[str, Any]:
+    """Check and decode a paging token; it must point into ``partition``."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidTokenError("next_token is not a token this API issued") from exc
+    if not isinstance(key, dict) or key.get(PK) != {"S": partition} or set(key) != {PK, SK}:
+        raise InvalidTokenError("next_token is not a token this API issued")
+    return key
+
+
+@dataclass
+class Store:
+    """Single-table access. ``client`` is a low-level boto3 DynamoDB client; ``requests`` counts calls."""
+
+    client: Any
+    table: str
+    sleep: Callable[[float], None] = time.sleep
+    requests: int = field(default=0, init=False)
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            response: dict[str, Any] = getattr(self.client, operation)(TableName=self.table, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"DynamoDB {operation} on {self.table} failed: {exc}") from exc
+        return response
+
+    # -- writes -------------------------------------------------------------------------------------
+    def batch_put(self, records: Iterable[dict[str, Any]]) -> int:
+        """Put records in batches of 25, retrying unprocessed items with backoff; returns records written."""
+        written = 0
+        batch: list[dict[str, Any]] = []
+        for record in records:
+            batch.append(to_item(record))
+            if len(batch) == BATCH_SIZE:
+                written += self._write_batch(batch)
+                batch = []
+        if batch:
+            written += self._write_batch(batch)
+        return written
+
+    def _write_batch(self, items: list[dict[str, Any]]) -> int:
+        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            self.requests += 1
+            try:
+                response = self.client.batch_write_item(RequestItems={self.table: pending})
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"DynamoDB batch write failed with {len(pending)} items unwritten: {exc}") from exc
+            pending = response.get("UnprocessedItems", {}).get(self.table, [])
+            if not pending:
+                return len(items)
+            # Full jitter backoff, as AWS recommends for unprocessed items.
+            self.sleep(random.uniform(0, min(5.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not security
+        raise StoreError(f"DynamoDB left {len(pending)} of {len(items)} items unprocessed after retries")
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Put one record."""
+        self._call("put_item", Item=to_item(record))
+
+    # -- reads --------------------------------------------------------------------------------------
+    def query(self, pk: str, *, begins_with: str | None = None, consistent: bool = False) -> Iterator[dict[str, Any]]:
+        """Every record of a partition (optionally a sort-key prefix), following pages."""
+        condition = "#pk = :pk"
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        if begins_with:
+            condition += " AND begins_with(#sk, :prefix)"
+            values[":prefix"] = {"S": begins_with}
+        names = {"#pk": PK, "#sk": SK} if begins_with else {"#pk": PK}
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": consistent,
+        }
+        while True:
+            page = self._call("query", **kwargs)
+            yield from (from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- aggregates ---------------------------------------------------------------------------------
+    def replace_day_totals(self, source: str, days: dict[str, PeriodTotals]) -> None:
+        """Overwrite a source's daily aggregates for the given days and recompute their months.
+
+        Each touched month is read once (before writing) so its total is stored days with this run's
+        days substituted; days and months then go out in the same batches.
+        """
+        now = datetime.now(UTC).isoformat()
+        records = [_agg_record(day_agg_pk(day[:7]), "agg_day", source, day, totals, now) for day, totals in days.items()]
+        for month in sorted({day[:7] for day in days}):
+            month_totals = PeriodTotals()
+            for day, totals in days.items():
+                if day.startswith(month):
+                    month_totals.merge(totals)
+            for record in self.query(day_agg_pk(month), begins_with=f"{source}#", consistent=True):
+                if record["period"] not in days:
+                    month_totals.merge(PeriodTotals.from_attr(record["totals"], int(record.get("items", 0))))
+            records.append(_agg_record(month_agg_pk(month[:4]), "agg_month", source, month, month_totals, now))
+        self.batch_put(records)
+
+    def day_totals(self, start: date, end: date) -> Iterator[tuple[str, str, PeriodTotals]]:
+        """(source, day, totals) for every stored day in [start, end]; one query per month touched."""
+        first, last = start.isoformat(), end.isoformat()
+        for month in _months(start, end):
+            for record in self.query(day_agg_pk(month)):
+                if first <= record["period"] <= last:
+                    yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"])
+
+    def month_totals(self, year: str) -> Iterator[tuple[str, str, PeriodTotals]]:
+        """(source, month, totals) for every stored month of a year; one query."""
+        for record in self.query(month_agg_pk(year)):
+            yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"])
+
+    # -- collection runs ----------------------------------------------------------------------------
+    def put_run(self, run: CollectionRun) -> None:
+        """Create or update the record of a collection run."""
+        data = run.model_dump(mode="json")
+        data.update(
+            {
+                PK: RUNS_PK,
+                SK: f"{data['started_at']}#{run.run_id}",
+                "item_type": "run",
+                TABLE_TTL_ATTRIBUTE: int((run.started_at + RUN_RETENTION).timestamp()),
+            }
+        )
+        self.put(data)
+
+    def list_runs(self, limit: int, next_token: str | None = None) -> tuple[list[CollectionRun], str | None]:
+        """Collection runs, newest first, one page at a time."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PK},
+            "ExpressionAttributeValues": {":pk": {"S": RUNS_PK}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if next_token:
+            kwargs["ExclusiveStartKey"] = decode_token(next_token, RUNS_PK)
+        page = self._call("query", **kwargs)
+        runs = [CollectionRun.model_validate(_strip_keys(from_item(item))) for item in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return runs, encode_token(last) if last else None
+
+
+def _agg_record(pk: str, item_type: str, source: str, period: str, totals: PeriodTotals, now: str) -> dict[str, Any]:
+    return {
+        PK: pk,
+        SK: f"{source}#{period}",
+        "item_type": item_type,
+        "source": source,
+        "period": period,
+        "items": totals.items,
+        "totals": totals.to_attr(),
+        "updated_at": now,
+    }
+
+
+def _strip_keys(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in (PK, SK, "item_type", TABLE_TTL_ATTRIBUTE)}
+
+
+def _months(start: date, end: date) -> list[str]:
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

@@ -1,0 +1,1 @@
+"""spendwatch local runtime: embedded AWS, schedules, stream poller and API gateway."""

@@ -1,0 +1,113 @@
+"""Integration fixtures: handlers end to end on moto, resources from the same definitions as the stack."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from spendwatch import aws, resources
+from spendwatch.config import cached_config
+from spendwatch.store import Store
+
+TABLE = "spendwatch-test"
+BUCKET = "spendwatch-test-data"
+TOKEN = "test-token-not-a-secret"
+
+
+class LambdaContext:
+    """The attributes powertools reads from a Lambda context."""
+
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Moto with the table (stream + TTL) and bucket the stack defines, and the env the functions read."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv(resources.ENV_TABLE, TABLE)
+    monkeypatch.setenv(resources.ENV_BUCKET, BUCKET)
+    monkeypatch.setenv(resources.ENV_API_AUTH, "bearer")
+    monkeypatch.setenv(resources.ENV_API_TOKEN, TOKEN)
+    aws.client.cache_clear()
+    cached_config.cache_clear()
+    with mock_aws():
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(**resources.table_create_kwargs(TABLE))
+        ddb.update_time_to_live(**resources.table_ttl_kwargs(TABLE))
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield {"dynamodb": ddb, "s3": boto3.client("s3"), "tmp": tmp_path, "monkeypatch": monkeypatch}
+    aws.client.cache_clear()
+    cached_config.cache_clear()
+
+
+def write_config(env: dict[str, Any], text: str) -> Path:
+    """Write a spendwatch.toml and point the functions at it."""
+    path: Path = env["tmp"] / "spendwatch.toml"
+    path.write_text(text, encoding="utf-8")
+    env["monkeypatch"].setenv(resources.ENV_CONFIG, str(path))
+    cached_config.cache_clear()
+    return path
+
+
+def scheduled_event(source: str, **detail: str) -> dict[str, Any]:
+    """A real EventBridge Scheduled Event as the schedule's input transformer delivers it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-24T08:00:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/spendwatch-collect-{source}"],
+        "detail": {"source": source, **detail},
+    }
+
+
+def api_event(path: str, query: dict[str, str] | None = None, token: str | None = TOKEN) -> dict[str, Any]:
+    """An API Gateway REST proxy event for a GET."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "test", "httpMethod": "GET", "path": path},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def call_api(path: str, query: dict[str, str] | None = None, token: str | None = TOKEN) -> tuple[int, Any]:
+    """Invoke the real API handler; returns status and decoded JSON body."""
+    from api.handler import handler
+
+    response = handler(api_event(path, query, token), LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def store() -> Store:
+    """A store on the test table."""
+    return Store(boto3.client("dynamodb"), TABLE)

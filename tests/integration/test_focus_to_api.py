@@ -1,0 +1,117 @@
+"""From a scheduled event to the API: the real FOCUS sample, collected on moto, served to the cent."""
+
+from __future__ import annotations
+
+import gzip
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from spendwatch.money import to_cents
+
+from tests.conftest import FOCUS_SAMPLE, focus_sums
+from tests.integration.conftest import BUCKET, LambdaContext, call_api, scheduled_event, write_config
+
+SEPT = {"start": "2024-09-01", "end": "2024-09-30"}
+
+
+def _collect(source: str = "focus") -> dict[str, Any]:
+    from collect.handler import handler
+
+    result: dict[str, Any] = handler(scheduled_event(source), LambdaContext())
+    return result
+
+
+@pytest.fixture
+def s3_focus(aws_env: dict[str, Any]) -> dict[str, Any]:
+    """The FOCUS sample uploaded (gzipped) under an S3 prefix and a config pointing at it."""
+    aws_env["s3"].put_object(Bucket=BUCKET, Key="focus/2024-09/part-0.csv.gz", Body=gzip.compress(FOCUS_SAMPLE.read_bytes()))
+    aws_env["s3"].put_object(Bucket=BUCKET, Key="focus/2024-09/manifest.json", Body=b"{}")
+    write_config(
+        aws_env,
+        f'currency = "USD"\n[[sources]]\nname = "focus"\ntype = "focus"\npath = "s3://{BUCKET}/focus/"\n',
+    )
+    return aws_env
+
+
+def _totals(group_by: str) -> dict[str, str]:
+    status, body = call_api("/v1/costs", {**SEPT, "group_by": group_by})
+    assert status == 200, body
+    return {group["key"]: group["total"] for group in body["groups"]}
+
+
+def _expected(column: str) -> dict[str, str]:
+    return {key or "(none)": f"{to_cents(amount):f}" for key, amount in focus_sums(column).items()}
+
+
+def test_collected_totals_equal_the_csv_to_the_cent(s3_focus: dict[str, Any]) -> None:
+    run = _collect()
+
+    assert run["status"] == "succeeded"
+    assert (run["records_read"], run["records_written"], run["rejected"]) == (1000, 1000, 0)
+    assert run["data_through"] == "2024-10-01T00:00:00Z"
+    assert run["window"] == SEPT
+    assert run["requests"] == 2  # one ListObjectsV2 page, one GetObject; the manifest is skipped
+    assert _totals("provider") == _expected("ProviderName")
+    assert _totals("service") == _expected("ServiceName")
+
+
+def test_recollecting_changes_no_total(s3_focus: dict[str, Any]) -> None:
+    _collect()
+    before = {dim: _totals(dim) for dim in ("provider", "service", "account", "region", "tag:environment")}
+    _collect()
+    after = {dim: _totals(dim) for dim in before}
+
+    assert after == before
+    status, body = call_api("/v1/collections")
+    assert status == 200
+    assert [run["status"] for run in body["items"]] == ["succeeded", "succeeded"]
+    assert body["items"][0]["started_at"] >= body["items"][1]["started_at"]
+
+
+def test_day_and_month_granularity_agree(s3_focus: dict[str, Any]) -> None:
+    _collect()
+    status, daily = call_api("/v1/costs", {**SEPT, "granularity": "day"})
+    assert status == 200
+    status, monthly = call_api("/v1/costs", {**SEPT, "granularity": "month"})
+    assert status == 200
+
+    exact = sum(focus_sums("ProviderName").values(), Decimal(0))
+    assert daily["total"] == monthly["total"] == f"{to_cents(exact):f}"
+    assert len(daily["groups"][0]["points"]) == 30
+    assert [p["period"] for p in monthly["groups"][0]["points"]] == ["2024-09"]
+    # A range that cuts a month reads the edge from daily totals, not the whole month.
+    status, edge = call_api("/v1/costs", {"start": "2024-09-10", "end": "2024-09-30", "granularity": "month"})
+    assert status == 200
+    assert Decimal(edge["total"]) < Decimal(monthly["total"])
+
+
+def test_bad_rows_are_counted_and_good_rows_kept(aws_env: dict[str, Any]) -> None:
+    lines = FOCUS_SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    broken = rows[5].replace(rows[5].split(",")[1], "not-a-number", 1)
+    folder = aws_env["tmp"] / "exports"
+    folder.mkdir()
+    (folder / "a.csv").write_text(header + "".join(rows[:5]) + broken + "".join(rows[6:]), encoding="utf-8")
+    write_config(aws_env, f'[[sources]]\nname = "local"\ntype = "focus"\npath = "{folder}"\n')
+
+    run = _collect("local")
+
+    assert run["status"] == "partial"
+    assert (run["records_read"], run["records_written"], run["rejected"]) == (1000, 999, 1)
+    assert "line 7" in run["first_rejection"] and "BilledCost" in run["first_rejection"]
+    expected = sum(focus_sums("ProviderName").values(), Decimal(0)) - Decimal(rows[5].split(",")[1])
+    status, body = call_api("/v1/costs", SEPT)
+    assert status == 200
+    assert body["total"] == f"{to_cents(expected):f}"
+
+
+def test_missing_bucket_fails_the_run_and_says_why(aws_env: dict[str, Any]) -> None:
+    write_config(aws_env, '[[sources]]\nname = "gone"\ntype = "focus"\npath = "s3://no-such-bucket/focus/"\n')
+
+    run = _collect("gone")
+
+    assert run["status"] == "failed"
+    assert "no-such-bucket" in run["error"]
+    status, body = call_api("/v1/collections")
+    assert body["items"][0]["status"] == "failed"
