@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-
 from spendwatch.aws import client
 from spendwatch.config import cached_config
 from spendwatch.observability import logger
@@ -57,5 +56,3 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.info("collected", extra={"run": run.model_dump(mode="json")})
     result: dict[str, Any] = run.model_dump(mode="json")
     return result
-
-

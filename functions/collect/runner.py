@@ -96,4 +96,9 @@ def _collect_focus(
             writer.add(result)
             if data_through is None or result.ChargePeriodEnd > data_through:
                 data_through = result.ChargePeriodEnd
-    return {"records_read": read, "rejected": rejected, "first_rejection": first_rejection, "data_through": data_through}
+    return {
+        "records_read": read,
+        "rejected": rejected,
+        "first_rejection": first_rejection,
+        "data_through": data_through,
+    }

@@ -25,7 +25,9 @@ def _collect(source: str = "focus") -> dict[str, Any]:
 @pytest.fixture
 def s3_focus(aws_env: dict[str, Any]) -> dict[str, Any]:
     """The FOCUS sample uploaded (gzipped) under an S3 prefix and a config pointing at it."""
-    aws_env["s3"].put_object(Bucket=BUCKET, Key="focus/2024-09/part-0.csv.gz", Body=gzip.compress(FOCUS_SAMPLE.read_bytes()))
+    aws_env["s3"].put_object(
+        Bucket=BUCKET, Key="focus/2024-09/part-0.csv.gz", Body=gzip.compress(FOCUS_SAMPLE.read_bytes())
+    )
     aws_env["s3"].put_object(Bucket=BUCKET, Key="focus/2024-09/manifest.json", Body=b"{}")
     write_config(
         aws_env,
@@ -114,4 +116,36 @@ def test_missing_bucket_fails_the_run_and_says_why(aws_env: dict[str, Any]) -> N
     assert run["status"] == "failed"
     assert "no-such-bucket" in run["error"]
     status, body = call_api("/v1/collections")
+    assert status == 200
     assert body["items"][0]["status"] == "failed"
+
+
+def test_identical_rows_are_both_counted_and_stay_idempotent(aws_env: dict[str, Any]) -> None:
+    lines = FOCUS_SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = aws_env["tmp"] / "dupes.csv"
+    path.write_text(lines[0] + lines[1] + lines[1] + lines[2], encoding="utf-8")
+    write_config(aws_env, f'[[sources]]\nname = "dupes"\ntype = "focus"\npath = "{path}"\n')
+    costs = [Decimal(line.split(",")[1]) for line in (lines[1], lines[1], lines[2])]
+    expected = f"{to_cents(sum(costs, Decimal(0))):f}"
+    query = {"start": "2024-09-01", "end": "2024-09-30"}
+
+    assert _collect("dupes")["records_written"] == 3
+    first = call_api("/v1/costs", query)[1]["total"]
+    _collect("dupes")
+    second = call_api("/v1/costs", query)[1]["total"]
+
+    assert first == second == expected
+    items = aws_env["dynamodb"].scan(TableName="spendwatch-test")["Items"]
+    assert sum(1 for i in items if i["item_type"]["S"] == "cost") == 3
+
+
+def test_collection_runs_page_newest_first(s3_focus: dict[str, Any]) -> None:
+    for _ in range(3):
+        _collect()
+    status, page1 = call_api("/v1/collections", {"limit": "2"})
+    assert status == 200 and len(page1["items"]) == 2 and page1["next_token"]
+    status, page2 = call_api("/v1/collections", {"limit": "2", "next_token": page1["next_token"]})
+    assert status == 200 and len(page2["items"]) == 1 and page2["next_token"] is None
+    started = [r["started_at"] for r in page1["items"] + page2["items"]]
+    assert started == sorted(started, reverse=True)
+    assert len({r["run_id"] for r in page1["items"] + page2["items"]}) == 3

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
-
 from spendwatch.models import CostItem
 from spendwatch.money import MoneyError, parse_amount
 
@@ -78,8 +78,6 @@ def list_files(path: str, s3: Any = None) -> list[FocusFile]:
 
 
 def _list_s3(path: str, s3: Any) -> list[FocusFile]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     bucket, _, prefix = path[len("s3://") :].partition("/")
     files = []
     try:
@@ -95,8 +93,6 @@ def _list_s3(path: str, s3: Any) -> list[FocusFile]:
 
 def _s3_opener(s3: Any, bucket: str, key: str) -> Any:
     def open_object() -> IO[bytes]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             body: IO[bytes] = s3.get_object(Bucket=bucket, Key=key)["Body"]
         except (ClientError, BotoCoreError) as exc:

@@ -120,8 +120,8 @@ class SecretNames(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    digitalocean_token: str = "spendwatch/digitalocean-token"
-    vercel_token: str = "spendwatch/vercel-token"
+    digitalocean_token: str = "spendwatch/digitalocean-token"  # noqa: S105 - a secret name, not a secret
+    vercel_token: str = "spendwatch/vercel-token"  # noqa: S105 - a secret name, not a secret
     slack_webhook_url: str = "spendwatch/slack-webhook-url"
 
 
@@ -181,9 +181,7 @@ def parse_config(text: str, origin: str = "spendwatch.toml") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{origin}: {problems}") from exc
 
 

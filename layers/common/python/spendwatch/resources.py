@@ -10,7 +10,7 @@ ENV_BUCKET = "SPENDWATCH_BUCKET"
 ENV_TOPIC = "SPENDWATCH_TOPIC_ARN"
 ENV_CONFIG = "SPENDWATCH_CONFIG"
 ENV_API_AUTH = "SPENDWATCH_API_AUTH"  # "bearer" locally, "gateway" when API Gateway authenticates
-ENV_API_TOKEN = "SPENDWATCH_API_TOKEN"
+ENV_API_TOKEN = "SPENDWATCH_API_TOKEN"  # noqa: S105 - the variable name, not a token
 
 # The single table.
 TABLE_PARTITION_KEY = "pk"

@@ -171,7 +171,9 @@ class Store:
         days substituted; days and months then go out in the same batches.
         """
         now = datetime.now(UTC).isoformat()
-        records = [_agg_record(day_agg_pk(day[:7]), "agg_day", source, day, totals, now) for day, totals in days.items()]
+        records = [
+            _agg_record(day_agg_pk(day[:7]), "agg_day", source, day, totals, now) for day, totals in days.items()
+        ]
         for month in sorted({day[:7] for day in days}):
             month_totals = PeriodTotals()
             for day, totals in days.items():
