@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from spendwatch.aws import client
-from spendwatch.config import Config, cached_config
 from spendwatch.settings import FunctionSettings
 from spendwatch.store import Store
+
+if TYPE_CHECKING:
+    from spendwatch.config import Config
 
 
 @lru_cache(maxsize=1)
@@ -17,7 +20,9 @@ def settings() -> FunctionSettings:
 
 
 def config() -> Config:
-    """The deployed configuration."""
+    """The deployed configuration (imported on first use: building its models is a cold-start cost)."""
+    from spendwatch.config import cached_config
+
     return cached_config(settings().config_path)
 
 

@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class ErrorBody(BaseModel):
     """What went wrong: a stable machine code and a human message."""
+
+    model_config = ConfigDict(defer_build=True)
 
     code: str
     message: str
@@ -18,6 +20,8 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     """Every non-2xx response."""
+
+    model_config = ConfigDict(defer_build=True)
 
     error: ErrorBody
 

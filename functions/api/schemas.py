@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Money = str  # a decimal string such as "12.34"; never a float
 
 
 class Point(BaseModel):
     """Cost in one period."""
+
+    model_config = ConfigDict(defer_build=True)
 
     period: str = Field(description="YYYY-MM-DD (day) or YYYY-MM (month)")
     amount: Money
@@ -19,6 +21,8 @@ class Point(BaseModel):
 class CostGroup(BaseModel):
     """One group's total and series."""
 
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     total: Money
     points: list[Point]
@@ -26,6 +30,8 @@ class CostGroup(BaseModel):
 
 class CostsResponse(BaseModel):
     """Cost history."""
+
+    model_config = ConfigDict(defer_build=True)
 
     currency: str
     start: date
@@ -42,12 +48,16 @@ class CostsResponse(BaseModel):
 class Window(BaseModel):
     """Days a collection covered (inclusive)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     start: date | None
     end: date | None
 
 
 class CollectionRunOut(BaseModel):
     """One collection run."""
+
+    model_config = ConfigDict(defer_build=True)
 
     run_id: str
     source: str
@@ -68,11 +78,15 @@ class CollectionRunOut(BaseModel):
 class CollectionsResponse(BaseModel):
     """A page of collection runs, newest first."""
 
+    model_config = ConfigDict(defer_build=True)
+
     items: list[CollectionRunOut]
     next_token: str | None
 
 
 class Health(BaseModel):
     """Liveness."""
+
+    model_config = ConfigDict(defer_build=True)
 
     status: str

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from spendwatch.config import Source
-from spendwatch.models import CollectionRun, CollectionWindow
+from spendwatch.runs import CollectionRun, CollectionWindow
 from spendwatch.store import Store, StoreError
 from spendwatch.writer import CostWriter
 

@@ -6,10 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spendwatch.models import CostItem
 from spendwatch.money import ZERO
+
+if TYPE_CHECKING:
+    from spendwatch.models import CostItem
 
 NONE_KEY = "(none)"
 # Fixed dimensions API users group by; tags add one dimension per tag key, named "tag:<key>".

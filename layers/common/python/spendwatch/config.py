@@ -48,7 +48,7 @@ def validate_schedule(expression: str) -> str:
 class Source(BaseModel):
     """A provider to collect from, on a schedule."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(pattern=SOURCE_NAME)
     type: SourceType
@@ -75,7 +75,7 @@ class Source(BaseModel):
 class Budget(BaseModel):
     """A spending limit on a scope and period, with the thresholds that alert."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=100)
     amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
@@ -108,7 +108,7 @@ class Budget(BaseModel):
 class ApiSettings(BaseModel):
     """How the deployed API authenticates callers and how hard it may be hit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     auth: Literal["iam", "api_key"] = "iam"
     throttle_rate: int = Field(default=20, ge=1)
@@ -118,7 +118,7 @@ class ApiSettings(BaseModel):
 class SecretNames(BaseModel):
     """Secrets Manager secret names used when deployed (locally the env vars are read instead)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     digitalocean_token: str = "spendwatch/digitalocean-token"  # noqa: S105 - a secret name, not a secret
     vercel_token: str = "spendwatch/vercel-token"  # noqa: S105 - a secret name, not a secret
@@ -128,7 +128,7 @@ class SecretNames(BaseModel):
 class Config(BaseModel):
     """The whole of ``spendwatch.toml``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     timezone: str = "UTC"

@@ -6,13 +6,10 @@ import hashlib
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from spendwatch.money import ZERO
-
-RunStatus = Literal["running", "succeeded", "partial", "failed"]
 
 # The fields that make two charges the same charge. Re-collecting a day produces the same keys, so the
 # store overwrites instead of duplicating; a restated amount becomes a MODIFY, not a second row.
@@ -46,7 +43,7 @@ def identity_hash(parts: list[str]) -> str:
 class CostItem(BaseModel):
     """One charge in FOCUS terms, plus spendwatch's own ``x_`` fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     ProviderName: str = Field(min_length=1)
     BillingAccountId: str = ""
@@ -111,7 +108,7 @@ class CostItem(BaseModel):
 class UsageItem(BaseModel):
     """A measured quantity (storage GB, emails, requests...) for a day, optionally per tenant."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     metric: str = Field(min_length=1, max_length=128)
     quantity: Decimal
@@ -130,29 +127,3 @@ class UsageItem(BaseModel):
         parts = [self.x_source, self.day.isoformat(), self.metric, self.unit]
         parts += [self.ProviderName, self.ServiceName, self.ResourceId, self.x_tenant]
         return identity_hash(parts)
-
-
-class CollectionWindow(BaseModel):
-    """The calendar days a run covered (inclusive); open ends when a source decides from its data."""
-
-    start: date | None = None
-    end: date | None = None
-
-
-class CollectionRun(BaseModel):
-    """The record of one collection: what was asked, what happened, how fresh the data is."""
-
-    run_id: str
-    source: str
-    type: str
-    status: RunStatus = "running"
-    window: CollectionWindow = Field(default_factory=CollectionWindow)
-    started_at: datetime
-    finished_at: datetime | None = None
-    records_read: int = 0
-    records_written: int = 0
-    rejected: int = 0
-    first_rejection: str | None = None
-    requests: int = 0
-    data_through: datetime | None = None
-    error: str | None = None

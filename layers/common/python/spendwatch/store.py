@@ -10,16 +10,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spendwatch.aggregates import PeriodTotals
-from spendwatch.models import CollectionRun, CostItem
+from spendwatch.runs import CollectionRun
 from spendwatch.resources import TABLE_PARTITION_KEY as PK
 from spendwatch.resources import TABLE_SORT_KEY as SK
 from spendwatch.resources import TABLE_TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from spendwatch.models import CostItem
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_BATCH_ATTEMPTS = 8
