@@ -16,10 +16,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spendwatch.aggregates import PeriodTotals
-from spendwatch.runs import CollectionRun
 from spendwatch.resources import TABLE_PARTITION_KEY as PK
 from spendwatch.resources import TABLE_SORT_KEY as SK
 from spendwatch.resources import TABLE_TTL_ATTRIBUTE
+from spendwatch.runs import CollectionRun
 
 if TYPE_CHECKING:
     from spendwatch.models import CostItem
