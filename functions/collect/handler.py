@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spendwatch.aws import client
 from spendwatch.config import cached_config
 from spendwatch.observability import logger
@@ -22,6 +22,8 @@ class UnknownSourceError(LookupError):
 class CollectDetail(BaseModel):
     """What the schedule (or a backfill) asks for."""
 
+    model_config = ConfigDict(defer_build=True)
+
     source: str = Field(min_length=1)
     start: date | None = None
     end: date | None = None
@@ -35,6 +37,8 @@ class CollectDetail(BaseModel):
 
 class ScheduledEvent(BaseModel):
     """The EventBridge event, as delivered by the schedule's input transformer."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     time: str

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-
-from pydantic import BaseModel, Field
+from dataclasses import dataclass
 
 from spendwatch import resources
 
@@ -13,10 +12,11 @@ class SettingsError(RuntimeError):
     """A required environment variable is missing or invalid."""
 
 
-class FunctionSettings(BaseModel):
-    """Where the function's table and config live."""
+@dataclass(frozen=True)
+class FunctionSettings:
+    """Where the function's table and config live (a dataclass: no model to build at cold start)."""
 
-    table: str = Field(min_length=3)
+    table: str
     bucket: str | None = None
     config_path: str = "spendwatch.toml"
 
@@ -24,8 +24,8 @@ class FunctionSettings(BaseModel):
     def from_env(cls) -> FunctionSettings:
         """Read from the environment; SettingsError names what is missing."""
         table = os.environ.get(resources.ENV_TABLE)
-        if not table:
-            raise SettingsError(f"{resources.ENV_TABLE} is not set")
+        if not table or len(table) < 3:
+            raise SettingsError(f"{resources.ENV_TABLE} is not set to a table name")
         return cls(
             table=table,
             bucket=os.environ.get(resources.ENV_BUCKET) or None,

@@ -1,0 +1,1 @@
+"""Benchmarks: numbers the README quotes. Run with `make bench`."""
