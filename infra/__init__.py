@@ -1,0 +1,1 @@
+"""The spendwatch CDK app: asset bundling and the stack's constructs."""

@@ -1,0 +1,153 @@
+"""API: the api function behind an API Gateway REST API that authenticates every route but ``/health``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from spendwatch import resources
+from spendwatch.config import ApiSettings
+
+from infra.stacks import names
+from infra.stacks.nag import acknowledge
+from infra.stacks.shared import SpendwatchFunction
+from infra.stacks.storage import Storage
+
+
+class Api(Construct):
+    """REST API with IAM or API-key auth (from the config), stage throttling and JSON access logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: ApiSettings,
+        storage: Storage,
+        layer: lambda_.ILayerVersion,
+        code: Path,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.settings = settings
+        self.handler = SpendwatchFunction(
+            self,
+            "Handler",
+            name="api",
+            code=code,
+            layer=layer,
+            memory_size=256,
+            # API Gateway gives up on an integration after 29 s; running longer would only waste money.
+            timeout=cdk.Duration.seconds(29),
+            description="Serve cost history, projections, budgets and alerts over HTTP",
+            environment={
+                resources.ENV_TABLE: storage.table.table_name,
+                resources.ENV_BUCKET: storage.bucket.bucket_name,
+                resources.ENV_CONFIG: names.DEPLOYED_CONFIG_PATH,
+                resources.ENV_API_AUTH: names.API_AUTH_GATEWAY,
+            },
+        )
+        storage.table.grant_read_data(self.handler.function)
+        self.rest_api = self._rest_api()
+        self.api_key = self._usage_plan() if settings.auth == "api_key" else None
+        self._routes()
+
+    @property
+    def url(self) -> str:
+        """The stage's base URL."""
+        return self.rest_api.url
+
+    def _rest_api(self) -> apigw.RestApi:
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=names.LOG_RETENTION, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="spendwatch HTTP API",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The account-wide API Gateway logging role is a per-region singleton this stack must not take over.
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name=names.API_STAGE_NAME,
+                throttling_rate_limit=self.settings.throttle_rate,
+                throttling_burst_limit=self.settings.throttle_burst,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                tracing_enabled=True,
+            ),
+        )
+        # RestApi adds an unnamed "Endpoint" output; the stack exports the URL under a stable name instead.
+        rest_api.node.try_remove_child("Endpoint")
+        acknowledge(
+            rest_api,
+            "AwsSolutions-APIG2",
+            "Requests are validated in the function against the pydantic models its OpenAPI document is built from.",
+        )
+        acknowledge(
+            rest_api,
+            "AwsSolutions-APIG3",
+            "No WAF: every route but /health needs IAM or an API key, and stage throttling caps request rates.",
+        )
+        acknowledge(
+            rest_api,
+            "AwsSolutions-APIG6",
+            "Execution logging needs the region-wide API Gateway CloudWatch role; JSON access logs cover each request.",
+        )
+        return rest_api
+
+    def _usage_plan(self) -> apigw.ApiKey:
+        key = apigw.ApiKey(self, "ApiKey", description="spendwatch API key")
+        plan = self.rest_api.add_usage_plan(
+            "UsagePlan",
+            description="spendwatch API callers",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=self.settings.throttle_rate, burst_limit=self.settings.throttle_burst
+            ),
+        )
+        plan.add_api_stage(stage=self.rest_api.deployment_stage)
+        plan.add_api_key(key)
+        return key
+
+    def _routes(self) -> None:
+        # Invoke permissions scoped to each method; console test-invoke (which skips method auth) is not needed.
+        integration = apigw.LambdaIntegration(self.handler.function, allow_test_invoke=False)
+        root = self.rest_api.root
+        health = root.add_resource("health").add_method(
+            "GET", integration, authorization_type=apigw.AuthorizationType.NONE
+        )
+        acknowledge(health, "AwsSolutions-APIG4", "/health is the liveness probe: no credentials, and no data.")
+        acknowledge(health, "AwsSolutions-COG4", "/health is the liveness probe: no credentials, and no data.")
+        self._protected(root, "GET", integration)  # the dashboard page
+        self._protected(root.add_resource("metrics"), "GET", integration)
+        self._protected(root.add_resource("v1").add_resource("{proxy+}"), "ANY", integration)
+
+    def _protected(self, resource: apigw.IResource, http_method: str, integration: apigw.Integration) -> apigw.Method:
+        api_key = self.settings.auth == "api_key"
+        method = resource.add_method(
+            http_method,
+            integration,
+            authorization_type=apigw.AuthorizationType.NONE if api_key else apigw.AuthorizationType.IAM,
+            api_key_required=api_key,
+        )
+        if api_key:
+            acknowledge(method, "AwsSolutions-APIG4", "Callers present the usage plan's API key (api.auth = api_key).")
+        acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            f"Callers authenticate with {'an API key' if api_key else 'SigV4 (IAM)'}, as configured; no Cognito pool.",
+        )
+        return method

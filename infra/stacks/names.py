@@ -1,0 +1,27 @@
+"""Names and fixed settings of the deployed stack, kept in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import aws_logs as logs
+
+STACK_ID: Final = "Spendwatch"
+SERVICE_NAME: Final = "spendwatch"
+TAGS: Final = {"project": "spendwatch"}
+
+# Lambda unpacks the function asset into /var/task, so the config shipped beside the handler lands here.
+CONFIG_FILE_NAME: Final = "spendwatch.toml"
+DEPLOYED_CONFIG_PATH: Final = f"/var/task/{CONFIG_FILE_NAME}"
+
+# The API Gateway authenticates deployed callers, so the function must not ask for a bearer token too.
+API_AUTH_GATEWAY: Final = "gateway"
+API_STAGE_NAME: Final = "prod"
+
+LOG_LEVEL: Final = "INFO"
+LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
+
+# Collection calls paid or rate-limited provider APIs; a small ceiling stops a schedule storm from fanning out.
+# Accounts whose concurrency quota is still the initial 10 cannot reserve any: use -c collect_concurrency=none.
+COLLECT_RESERVED_CONCURRENCY: Final = 2
+ASYNC_RETRY_ATTEMPTS: Final = 2

@@ -1,0 +1,57 @@
+"""The spendwatch stack: wires one construct per concern and exports what operators need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+from spendwatch.config import Config
+
+from infra.bundling import Assets
+from infra.stacks import names
+from infra.stacks.api import Api
+from infra.stacks.collection import Collection
+from infra.stacks.shared import common_layer
+from infra.stacks.storage import Storage
+
+
+class SpendwatchStack(cdk.Stack):
+    """Storage, collection and the API, built from one validated config."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        assets: Assets,
+        collect_concurrency: int | None = names.COLLECT_RESERVED_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.storage = Storage(self, "Storage")
+        layer = common_layer(self, "CommonLayer", assets.layer)
+        self.collection = Collection(
+            self,
+            "Collection",
+            config=config,
+            storage=self.storage,
+            layer=layer,
+            code=assets.functions["collect"],
+            reserved_concurrency=collect_concurrency,
+        )
+        self.api = Api(
+            self, "Api", settings=config.api, storage=self.storage, layer=layer, code=assets.functions["api"]
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        cdk.CfnOutput(self, "TableName", value=self.storage.table.table_name)
+        cdk.CfnOutput(self, "BucketName", value=self.storage.bucket.bucket_name)
+        cdk.CfnOutput(self, "AlertsTopicArn", value=self.storage.topic.topic_arn)
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
+        cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.collection.dead_letters.queue_url)
+        if self.api.api_key is not None:
+            # The key's value stays in API Gateway: aws apigateway get-api-key --api-key <id> --include-value
+            cdk.CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)

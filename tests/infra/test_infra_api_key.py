@@ -1,0 +1,146 @@
+"""The stack with API-key auth and every kind of source enabled: key and usage plan, per-source access."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from cfnlint.api import ManualArgs, lint_file
+
+from tests.infra.conftest import Synthesise, Synthesised
+
+CONFIG = """
+[[sources]]
+name = "aws"
+type = "aws_ce"
+schedule = "cron(0 3 * * ? *)"
+
+[[sources]]
+name = "do"
+type = "digitalocean"
+schedule = "cron(0 */6 * * ? *)"
+
+[[sources]]
+name = "vercel"
+type = "vercel"
+schedule = "rate(1 day)"
+
+[[sources]]
+name = "whole-bucket"
+type = "focus"
+path = "s3://exports-bucket"
+
+[[sources]]
+name = "local-files"
+type = "focus"
+path = "./exports/"
+schedule = "rate(30 minutes)"
+
+[api]
+auth = "api_key"
+throttle_rate = 5
+throttle_burst = 10
+
+[secrets]
+digitalocean_token = "team/do-token"
+"""
+
+
+@pytest.fixture(scope="module")
+def synth(synthesiser: Synthesise, tmp_path_factory: pytest.TempPathFactory) -> Synthesised:
+    return synthesiser(tmp_path_factory.mktemp("api-key"), CONFIG, collect_concurrency="none")
+
+
+def _collect_statements(synth: Synthesised) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in synth.resources("AWS::IAM::Policy").values()
+        if any("Collect" in role["Ref"] for role in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_every_route_but_health_requires_the_api_key(synth: Synthesised) -> None:
+    methods = list(synth.resources("AWS::ApiGateway::Method").values())
+    assert len(methods) == 4
+    open_methods = [m for m in methods if not m["Properties"].get("ApiKeyRequired")]
+    assert len(open_methods) == 1
+    assert open_methods[0]["Properties"]["ResourceId"]["Ref"].startswith("ApiRestApihealth")
+    assert all(m["Properties"]["AuthorizationType"] == "NONE" for m in methods)
+
+
+def test_usage_plan_throttles_from_config_and_holds_the_key(synth: Synthesised) -> None:
+    (key_id,) = synth.resources("AWS::ApiGateway::ApiKey")
+    (plan_id,) = synth.resources("AWS::ApiGateway::UsagePlan")
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {
+            "Throttle": {"RateLimit": 5, "BurstLimit": 10},
+            "ApiStages": [Match.object_like({"Stage": Match.any_value()})],
+        },
+    )
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::UsagePlanKey", {"KeyId": {"Ref": key_id}, "UsagePlanId": {"Ref": plan_id}}
+    )
+    assert synth.template_json["Outputs"]["ApiKeyId"]["Value"] == {"Ref": key_id}
+
+
+def test_stage_throttle_follows_config(synth: Synthesised) -> None:
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {"MethodSettings": [Match.object_like({"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 10})]},
+    )
+
+
+def test_one_rule_per_enabled_source(synth: Synthesised) -> None:
+    expressions = sorted(r["Properties"]["ScheduleExpression"] for r in synth.resources("AWS::Events::Rule").values())
+    assert expressions == [
+        "cron(0 */6 * * ? *)",
+        "cron(0 3 * * ? *)",
+        "rate(1 day)",
+        "rate(30 minutes)",
+        "rate(6 hours)",
+    ]
+
+
+def test_cost_explorer_read_is_granted_for_aws_ce(synth: Synthesised) -> None:
+    assert {"Action": "ce:GetCostAndUsage", "Effect": "Allow", "Resource": "*"} in _collect_statements(synth)
+
+
+def test_provider_tokens_are_readable_by_their_configured_names(synth: Synthesised) -> None:
+    secrets = [s for s in _collect_statements(synth) if s["Action"] == "secretsmanager:GetSecretValue"]
+    suffixes = sorted(s["Resource"]["Fn::Join"][1][-1] for s in secrets)
+    assert suffixes == [":secret:spendwatch/vercel-token-??????", ":secret:team/do-token-??????"]
+
+
+def test_focus_bucket_without_prefix_is_readable_whole(synth: Synthesised) -> None:
+    s3 = [s for s in _collect_statements(synth) if "exports-bucket" in json.dumps(s["Resource"])]
+    by_action = {s["Action"]: s for s in s3}
+    assert by_action["s3:GetObject"]["Resource"]["Fn::Join"][1][-1] == ":s3:::exports-bucket/*"
+    assert "Condition" not in by_action["s3:ListBucket"]
+
+
+def test_local_focus_path_is_flagged_not_granted(synth: Synthesised) -> None:
+    assert "exports/" not in json.dumps(_collect_statements(synth))
+    assert len(synth.warnings) == 1
+    assert "local-files" in synth.warnings[0]
+
+
+def test_collect_concurrency_can_be_left_unreserved(synth: Synthesised) -> None:
+    functions = synth.resources("AWS::Lambda::Function").values()
+    assert all("ReservedConcurrentExecutions" not in f["Properties"] for f in functions)
+
+
+def test_every_acknowledgment_suppresses_a_finding(synth: Synthesised) -> None:
+    assert synth.unused_acknowledgments() == set()
+
+
+def test_cdk_nag_and_cfn_lint_are_clean(synth: Synthesised) -> None:
+    report = synth.validation_report()
+    assert {p["pluginName"]: p["conclusion"] for p in report["pluginReports"]}["AwsSolutions"] == "success"
+    assert all(p["conclusion"] == "success" for p in report["pluginReports"])
+    matches = lint_file(Path(synth.template_file), ManualArgs(ignore_checks=["W3005"]))
+    assert [f"{m.rule.id} {m.message}" for m in matches] == []
