@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spendwatch.aws import client
 from spendwatch.config import cached_config
 from spendwatch.observability import logger
+from spendwatch.secrets import read_secret
 from spendwatch.settings import FunctionSettings
 from spendwatch.store import Store
 
@@ -50,13 +51,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Collect the source named in the event and return the collection run."""
     request = ScheduledEvent.model_validate(event)
     settings = FunctionSettings.from_env()
+    config = cached_config(settings.config_path)
     try:
-        source = cached_config(settings.config_path).source(request.detail.source)
+        source = config.source(request.detail.source)
     except KeyError as exc:
         raise UnknownSourceError(f"no source named {request.detail.source!r} in the config") from exc
     store = Store(client("dynamodb"), settings.table)
-    s3 = client("s3") if source.type == "focus" and (source.path or "").startswith("s3://") else None
-    run = collect(source, store, s3=s3, start=request.detail.start, end=request.detail.end)
+    run = collect(source, config, store, start=request.detail.start, end=request.detail.end, secret=read_secret)
     logger.info("collected", extra={"run": run.model_dump(mode="json")})
     result: dict[str, Any] = run.model_dump(mode="json")
     return result

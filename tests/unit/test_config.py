@@ -90,3 +90,12 @@ def test_valid_schedules(expression: str) -> None:
 def test_invalid_schedules(expression: str) -> None:
     with pytest.raises(ValueError):
         validate_schedule(expression)
+
+
+def test_keys_of_another_source_type_are_refused() -> None:
+    with pytest.raises(ConfigError, match="tag_keys do\\(es\\) not apply to type 'digitalocean'"):
+        parse_config('[[sources]]\nname = "x"\ntype = "digitalocean"\ntag_keys = ["team"]')
+    source = parse_config(
+        '[[sources]]\nname = "x"\ntype = "aws_ce"\ntag_keys = ["team"]\ngroup_by_region = true'
+    ).sources[0]
+    assert source.tag_keys == ["team"] and source.group_by_region

@@ -14,8 +14,11 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
+from spendwatch.aws import client
 from spendwatch.models import CostItem
 from spendwatch.money import MoneyError, parse_amount
+
+from collect.sources.base import CollectRequest, Coverage, SourceError
 
 NULL = "NULL"
 SUFFIXES = (".csv", ".csv.gz")
@@ -38,7 +41,7 @@ _TEXT_FIELDS = (
 )
 
 
-class FocusSourceError(RuntimeError):
+class FocusSourceError(SourceError):
     """The export cannot be listed or read (missing bucket, access denied, unreadable file)."""
 
 
@@ -210,3 +213,22 @@ def read_file(
                 yield item
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise FocusSourceError(f"{file.name}: unreadable: {exc}") from exc
+
+
+def collect(request: CollectRequest) -> Coverage:
+    """Read every export file under the source's path; the days seen are the days covered."""
+    path = request.source.path
+    if not path:
+        raise FocusSourceError(f"source {request.source.name!r} has no path")
+    s3 = client("s3") if path.startswith("s3://") else None
+    with request.requests.counting(s3):
+        for file in list_files(path, s3):
+            for result in read_file(file, request.source.name, request.collected_at, (request.start, request.end)):
+                if isinstance(result, Rejection):
+                    request.sink.reject(f"{result.file} line {result.line}", result.reason)
+                else:
+                    request.sink.cost(result)
+    days = sorted(request.sink.costs.days)
+    if not days:
+        return Coverage(request.start, request.end)
+    return Coverage(date.fromisoformat(days[0]), date.fromisoformat(days[-1]))

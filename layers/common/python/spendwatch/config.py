@@ -45,6 +45,17 @@ def validate_schedule(expression: str) -> str:
     raise ValueError(f"{expression!r} is not an EventBridge schedule: use rate(...) or cron(...)")
 
 
+_COMMON_SOURCE_KEYS = {"name", "type", "schedule", "enabled"}
+# Which optional keys each source type understands; anything else is a mistake worth reporting.
+_TYPE_KEYS: dict[str, set[str]] = {
+    "focus": {"path"},
+    "aws_ce": {"lookback_days", "tag_keys", "group_by_region"},
+    "digitalocean": {"lookback_days", "url"},
+    "opencost": {"lookback_days", "url", "aggregate", "idle", "cluster"},
+    "vercel": {"lookback_days", "url", "team_id"},
+}
+
+
 class Source(BaseModel):
     """A provider to collect from, on a schedule."""
 
@@ -55,6 +66,14 @@ class Source(BaseModel):
     schedule: str = "rate(6 hours)"
     enabled: bool = True
     path: str | None = None
+    lookback_days: int = Field(default=3, ge=1, le=90)
+    tag_keys: list[str] = Field(default_factory=list, max_length=10)
+    group_by_region: bool = False
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    aggregate: str = Field(default="namespace", min_length=1)
+    idle: Literal["separate", "share", "drop"] = "separate"
+    cluster: str | None = None
+    team_id: str | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -65,10 +84,16 @@ class Source(BaseModel):
     def _path_rules(self) -> Source:
         if self.type == "focus" and not self.path:
             raise ValueError(f"source {self.name!r}: type 'focus' needs a path (s3://bucket/prefix/ or a local path)")
-        if self.type != "focus" and self.path:
-            raise ValueError(f"source {self.name!r}: 'path' applies to type 'focus' only")
         if self.path and self.path.startswith("s3://") and len(self.path) <= len("s3://"):
             raise ValueError(f"source {self.name!r}: s3 path needs a bucket")
+        # A key written out with its default value (a round-tripped config) changes nothing and is fine.
+        misplaced = sorted(
+            key
+            for key in self.model_fields_set - _COMMON_SOURCE_KEYS - _TYPE_KEYS[self.type]
+            if getattr(self, key) != type(self).model_fields[key].get_default(call_default_factory=True)
+        )
+        if misplaced:
+            raise ValueError(f"source {self.name!r}: {', '.join(misplaced)} do(es) not apply to type {self.type!r}")
         return self
 
 

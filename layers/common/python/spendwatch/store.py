@@ -22,7 +22,7 @@ from spendwatch.resources import TABLE_TTL_ATTRIBUTE
 from spendwatch.runs import CollectionRun
 
 if TYPE_CHECKING:
-    from spendwatch.models import CostItem
+    from spendwatch.models import CostItem, UsageItem
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_BATCH_ATTEMPTS = 8
@@ -75,6 +75,20 @@ def cost_record(item: CostItem) -> dict[str, Any]:
         data[name] = data[name].isoformat()
     data.update({PK: cost_pk(item.x_source, item.day.isoformat()), SK: item.identity, "item_type": "cost"})
     data["day"] = item.day.isoformat()
+    return data
+
+
+def usage_pk(source: str, day: str) -> str:
+    """Partition of one source's usage items for one day."""
+    return f"USAGE#{source}#{day}"
+
+
+def usage_record(item: UsageItem) -> dict[str, Any]:
+    """The stored form of a usage item."""
+    data = item.model_dump(mode="python")
+    data["day"] = item.day.isoformat()
+    data["x_collected_at"] = item.x_collected_at.isoformat()
+    data.update({PK: usage_pk(item.x_source, data["day"]), SK: item.identity, "item_type": "usage"})
     return data
 
 

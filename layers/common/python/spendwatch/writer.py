@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from spendwatch.aggregates import PeriodTotals
-from spendwatch.models import CostItem
-from spendwatch.store import BATCH_SIZE, Store, cost_record
+from spendwatch.models import CostItem, UsageItem
+from spendwatch.store import BATCH_SIZE, Store, cost_record, usage_record
 
 
 @dataclass
@@ -47,12 +47,36 @@ class CostWriter:
             self.written += self.store.batch_put(self._buffer)
             self._buffer = []
 
+    def claim(self, start: date, end: date) -> None:
+        """Mark every day in [start, end] as read in full, so a day with no charges left replaces old totals."""
+        day = start
+        while day <= end:
+            self.days.setdefault(day.isoformat(), PeriodTotals())
+            day += timedelta(days=1)
+
     def commit_totals(self) -> None:
         """Flush, then make this run's days the source's authoritative daily and monthly totals."""
         self.flush()
         if self.days:
             self.store.replace_day_totals(self.source, self.days)
 
-    def day_range(self) -> Iterator[str]:
-        """The days this writer has seen, in order."""
-        return iter(sorted(self.days))
+
+@dataclass
+class UsageWriter:
+    """Write usage items in batches; the same quantity re-collected overwrites itself."""
+
+    store: Store
+    written: int = 0
+    _buffer: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, item: UsageItem) -> None:
+        """Queue one item; a full batch is written straight away."""
+        self._buffer.append(usage_record(item))
+        if len(self._buffer) >= BATCH_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write whatever is queued."""
+        if self._buffer:
+            self.written += self.store.batch_put(self._buffer)
+            self._buffer = []

@@ -1,0 +1,111 @@
+"""What every collector gets and gives: a request describing the run, a sink for what it reads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from spendwatch.config import Config, Source
+from spendwatch.models import CostItem, UsageItem
+from spendwatch.writer import CostWriter, UsageWriter
+
+
+class SourceError(RuntimeError):
+    """The provider failed in a way that ends this run (auth, network after retries, a malformed answer).
+
+    The message says what was collected before the failure and what is missing.
+    """
+
+
+class RequestCounter:
+    """Counts provider API calls (each one may cost money or rate-limit budget)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def hit(self, n: int = 1) -> None:
+        """Count ``n`` calls."""
+        self.count += n
+
+    @contextmanager
+    def counting(self, boto_client: Any) -> Iterator[None]:
+        """Count every call ``boto_client`` makes inside the block (clients are shared, so detach after)."""
+        if boto_client is None:
+            yield
+            return
+        boto_client.meta.events.register("before-call.*.*", self._on_call)
+        try:
+            yield
+        finally:
+            boto_client.meta.events.unregister("before-call.*.*", self._on_call)
+
+    def _on_call(self, **_: Any) -> None:
+        self.count += 1
+
+
+@dataclass
+class Sink:
+    """Where a collector puts cost items, usage items and rejections; it keeps the run's counts."""
+
+    costs: CostWriter
+    usage: UsageWriter
+    read: int = 0
+    rejected: int = 0
+    first_rejection: str | None = None
+    data_through: datetime | None = None
+
+    def cost(self, item: CostItem) -> None:
+        """Accept one cost item."""
+        self.read += 1
+        self.costs.add(item)
+        self._fresh(item.ChargePeriodEnd)
+
+    def use(self, item: UsageItem) -> None:
+        """Accept one usage item."""
+        self.read += 1
+        self.usage.add(item)
+
+    def reject(self, where: str, reason: str) -> None:
+        """Count one record that could not be used, remembering the first."""
+        self.read += 1
+        self.rejected += 1
+        if self.first_rejection is None:
+            self.first_rejection = f"{where}: {reason}"
+
+    def _fresh(self, through: datetime) -> None:
+        if self.data_through is None or through > self.data_through:
+            self.data_through = through
+
+
+def _env_secret(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+@dataclass
+class CollectRequest:
+    """One run's inputs. ``start``/``end`` are inclusive days; None means the source's default window."""
+
+    source: Source
+    config: Config
+    sink: Sink
+    requests: RequestCounter
+    collected_at: datetime
+    start: date | None = None
+    end: date | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    secret: Callable[[str, str], str | None] = field(default=lambda env_name, _secret_name: _env_secret(env_name))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The days a collector read completely: their totals are replaced by what this run wrote."""
+
+    start: date | None
+    end: date | None
+
+
+Collector = Callable[[CollectRequest], Coverage]
