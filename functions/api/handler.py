@@ -12,7 +12,7 @@ from spendwatch.store import StoreError
 
 from api import auth
 from api.errors import ApiError, error_response
-from api.routes import collections, costs
+from api.routes import collections, costs, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
@@ -21,6 +21,7 @@ VERSION = "1"
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(costs.router)
 app.include_router(collections.router)
+app.include_router(usage.router)
 
 
 @app.get("/health", summary="Liveness (no authentication)", tags=["meta"])
@@ -36,14 +37,23 @@ def openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=body)
 
 
+def _where(error: dict[str, Any]) -> str:
+    """``start``, ``body.records.0.quantity`` or ``body`` (a JSON error's position is not a field)."""
+    kind, *rest = error.get("loc", ("request",)) or ("request",)
+    path = ".".join(str(p) for p in rest) if error.get("type") != "json_invalid" else ""
+    if kind == "body":
+        return f"body.{path}" if path else "body"
+    return path or str(kind)
+
+
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response[Any]:
-    """Bad query parameters or body: 400 with what was wrong."""
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in err.get('loc', [])[1:]) or 'request'}: {err.get('msg', 'invalid')}"
-        for err in exc.errors()
-    )
-    return error_response(400, "invalid_parameter", problems or "invalid request")
+    """Bad query parameters (400) or a body that is not what the route takes (422), saying what was wrong."""
+    errors = exc.errors()
+    problems = "; ".join(f"{_where(err)}: {err.get('msg', 'invalid')}" for err in errors) or "invalid request"
+    if any((err.get("loc") or ("",))[0] == "body" for err in errors):
+        return error_response(422, "invalid_body", problems)
+    return error_response(400, "invalid_parameter", problems)
 
 
 @app.exception_handler(ApiError)

@@ -90,3 +90,35 @@ class Health(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     status: str
+
+
+class UsageAccepted(BaseModel):
+    """The result of a push."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    accepted: int
+    replayed: bool = Field(description="True when this idempotency key had already been stored")
+
+
+class UsageOut(BaseModel):
+    """A day's total of one metric."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    day: date
+    metric: str
+    unit: str
+    tenant: str
+    service: str
+    source: str
+    quantity: str = Field(description="a decimal string")
+
+
+class UsagePage(BaseModel):
+    """A page of daily usage."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[UsageOut]
+    next_token: str | None

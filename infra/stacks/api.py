@@ -50,7 +50,8 @@ class Api(Construct):
                 resources.ENV_API_AUTH: names.API_AUTH_GATEWAY,
             },
         )
-        storage.table.grant_read_data(self.handler.function)
+        # Read for history; write for pushed usage (POST /v1/usage) and its idempotency records.
+        storage.table.grant_read_write_data(self.handler.function)
         self.rest_api = self._rest_api()
         self.api_key = self._usage_plan() if settings.auth == "api_key" else None
         self._routes()

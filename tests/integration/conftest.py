@@ -81,30 +81,45 @@ def scheduled_event(source: str, **detail: str) -> dict[str, Any]:
     }
 
 
-def api_event(path: str, query: dict[str, str] | None = None, token: str | None = TOKEN) -> dict[str, Any]:
-    """An API Gateway REST proxy event for a GET."""
+def api_event(
+    path: str,
+    query: dict[str, str] | None = None,
+    token: str | None = TOKEN,
+    method: str = "GET",
+    body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
     return {
         "resource": "/{proxy+}",
         "path": path,
-        "httpMethod": "GET",
+        "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
-        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "test", "httpMethod": "GET", "path": path},
-        "body": None,
+        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "test", "httpMethod": method, "path": path},
+        "body": body,
         "isBase64Encoded": False,
     }
 
 
-def call_api(path: str, query: dict[str, str] | None = None, token: str | None = TOKEN) -> tuple[int, Any]:
-    """Invoke the real API handler; returns status and decoded JSON body."""
+def call_api(
+    path: str,
+    query: dict[str, str] | None = None,
+    token: str | None = TOKEN,
+    method: str = "GET",
+    body: Any = None,
+) -> tuple[int, Any]:
+    """Invoke the real API handler; returns status and decoded JSON body (``body`` is sent as JSON)."""
     from api.handler import handler
 
-    response = handler(api_event(path, query, token), LambdaContext())
+    raw = body if isinstance(body, str) or body is None else json.dumps(body)
+    response = handler(api_event(path, query, token, method, raw), LambdaContext())
     return response["statusCode"], json.loads(response["body"])
 
 

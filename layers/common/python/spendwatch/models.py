@@ -120,10 +120,18 @@ class UsageItem(BaseModel):
     x_tenant: str = ""
     x_source: str = Field(min_length=1)
     x_collected_at: datetime
+    x_event: str = Field(default="", max_length=200)
+
+    @field_validator("quantity")
+    @classmethod
+    def _finite(cls, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("quantity must be a finite number")
+        return value
 
     @property
     def identity(self) -> str:
-        """Deterministic key from what the quantity measures."""
+        """Deterministic key from what the quantity measures (and, for pushed events, which event it is)."""
         parts = [self.x_source, self.day.isoformat(), self.metric, self.unit]
-        parts += [self.ProviderName, self.ServiceName, self.ResourceId, self.x_tenant]
+        parts += [self.ProviderName, self.ServiceName, self.ResourceId, self.x_tenant, self.x_event]
         return identity_hash(parts)

@@ -78,9 +78,9 @@ def cost_record(item: CostItem) -> dict[str, Any]:
     return data
 
 
-def usage_pk(source: str, day: str) -> str:
-    """Partition of one source's usage items for one day."""
-    return f"USAGE#{source}#{day}"
+def usage_pk(source: str, month: str) -> str:
+    """Partition of one source's usage items for one month (``YYYY-MM``); sort keys start with the day."""
+    return f"USAGE#{source}#{month}"
 
 
 def usage_record(item: UsageItem) -> dict[str, Any]:
@@ -88,7 +88,9 @@ def usage_record(item: UsageItem) -> dict[str, Any]:
     data = item.model_dump(mode="python")
     data["day"] = item.day.isoformat()
     data["x_collected_at"] = item.x_collected_at.isoformat()
-    data.update({PK: usage_pk(item.x_source, data["day"]), SK: item.identity, "item_type": "usage"})
+    data.update(
+        {PK: usage_pk(item.x_source, data["day"][:7]), SK: f"{data['day']}#{item.identity}", "item_type": "usage"}
+    )
     return data
 
 
@@ -159,14 +161,24 @@ class Store:
         self._call("put_item", Item=to_item(record))
 
     # -- reads --------------------------------------------------------------------------------------
-    def query(self, pk: str, *, begins_with: str | None = None, consistent: bool = False) -> Iterator[dict[str, Any]]:
-        """Every record of a partition (optionally a sort-key prefix), following pages."""
+    def query(
+        self,
+        pk: str,
+        *,
+        begins_with: str | None = None,
+        between: tuple[str, str] | None = None,
+        consistent: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a partition (optionally a sort-key prefix or range), following pages."""
         condition = "#pk = :pk"
         values: dict[str, Any] = {":pk": {"S": pk}}
         if begins_with:
             condition += " AND begins_with(#sk, :prefix)"
             values[":prefix"] = {"S": begins_with}
-        names = {"#pk": PK, "#sk": SK} if begins_with else {"#pk": PK}
+        elif between:
+            condition += " AND #sk BETWEEN :low AND :high"
+            values[":low"], values[":high"] = {"S": between[0]}, {"S": between[1]}
+        names = {"#pk": PK, "#sk": SK} if (begins_with or between) else {"#pk": PK}
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,
@@ -214,6 +226,41 @@ class Store:
         """(source, month, totals) for every stored month of a year; one query."""
         for record in self.query(month_agg_pk(year)):
             yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"])
+
+    # -- usage --------------------------------------------------------------------------------------
+    def usage(self, source: str, start: date, end: date) -> Iterator[dict[str, Any]]:
+        """A source's usage records for days in [start, end]; one query per month touched."""
+        low, high = start.isoformat(), f"{end.isoformat()}#~"
+        for month in _months(start, end):
+            yield from self.query(usage_pk(source, month), between=(low, high))
+
+    def claim_once(self, key: str, fingerprint: str, ttl: timedelta) -> str | None:
+        """Record that ``key`` was used for ``fingerprint``; returns the fingerprint it already had, else None."""
+        item = to_item(
+            {
+                PK: f"IDEMPOTENCY#{key}",
+                SK: "-",
+                "item_type": "idempotency",
+                "fingerprint": fingerprint,
+                TABLE_TTL_ATTRIBUTE: int((datetime.now(UTC) + ttl).timestamp()),
+            }
+        )
+        self.requests += 1
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PK},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+            existing = self._call("get_item", Key=to_item({PK: f"IDEMPOTENCY#{key}", SK: "-"}), ConsistentRead=True)
+            return str(from_item(existing.get("Item", {})).get("fingerprint", ""))
+        except BotoCoreError as exc:
+            raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+        return None
 
     # -- collection runs ----------------------------------------------------------------------------
     def put_run(self, run: CollectionRun) -> None:
