@@ -1,0 +1,131 @@
+"""AWS for the local runtime: an embedded moto server (or an external endpoint) and the project's resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from spendwatch import resources
+
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+DEFAULT_REGION = "us-east-1"
+_DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# Anything that could steer a client away from the embedded endpoint or towards real credentials.
+_REAL_AWS_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+_ALREADY_THERE = {"ResourceInUseException", "BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
+
+
+class AwsSetupError(RuntimeError):
+    """The AWS endpoint could not be started or the resources could not be created."""
+
+
+@dataclass
+class AwsEndpoint:
+    """Where boto3 clients go, and the embedded server behind it if this process started one."""
+
+    url: str
+    region: str
+    server: Any = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when this process runs the moto server."""
+        return self.server is not None
+
+    def stop(self) -> None:
+        """Stop the embedded server (a no-op for an external endpoint)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """The physical names of the table, bucket and topic the functions use."""
+
+    table: str
+    bucket: str
+    topic_arn: str
+
+
+def start_aws(environ: MutableMapping[str, str]) -> AwsEndpoint:
+    """Use ``AWS_ENDPOINT_URL`` if set, else start moto in-process and point this process's clients at it."""
+    environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    region = environ["AWS_DEFAULT_REGION"]
+    external = environ.get(ENDPOINT_ENV)
+    if external:
+        if not (environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE")):
+            environ.update(_DUMMY_CREDENTIALS)
+        return AwsEndpoint(external, region)
+    # Imported here so that only the embedded mode pays for moto (and nothing deployed ever imports it).
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request at INFO; moto serves hundreds per collection.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    try:
+        server.start()
+    except OSError as exc:
+        raise AwsSetupError(f"cannot start the embedded moto server: {exc}") from exc
+    host, port = server.get_host_and_port()
+    isolate_from_real_aws(environ)
+    environ[ENDPOINT_ENV] = f"http://{host}:{port}"
+    return AwsEndpoint(environ[ENDPOINT_ENV], region, server)
+
+
+def isolate_from_real_aws(environ: MutableMapping[str, str]) -> None:
+    """Dummy credentials and no service-specific endpoints, so no call can reach a real account."""
+    for name in [*_REAL_AWS_ENV, *(key for key in environ if key.startswith(f"{ENDPOINT_ENV}_"))]:
+        environ.pop(name, None)
+    environ.update(_DUMMY_CREDENTIALS)
+
+
+def resource_names(environ: MutableMapping[str, str]) -> tuple[str, str]:
+    """Table and bucket names: the env's if set, else the local defaults."""
+    table = environ.get(resources.ENV_TABLE) or resources.LOCAL_TABLE_NAME
+    bucket = environ.get(resources.ENV_BUCKET) or resources.LOCAL_BUCKET_NAME
+    return table, bucket
+
+
+def provision(table: str, bucket: str, region: str, topic: str = resources.LOCAL_TOPIC_NAME) -> LocalResources:
+    """Create the table (with TTL), bucket and topic from the shared definitions; existing ones are fine."""
+    try:
+        _create_table(boto3.client("dynamodb", region_name=region), table)
+        _create_bucket(boto3.client("s3", region_name=region), bucket, region)
+        topic_arn = boto3.client("sns", region_name=region).create_topic(Name=topic)["TopicArn"]
+    except ClientError as exc:
+        raise AwsSetupError(f"cannot create the local resources: {exc}") from exc
+    return LocalResources(table=table, bucket=bucket, topic_arn=str(topic_arn))
+
+
+def _create_table(dynamodb: Any, table: str) -> None:
+    try:
+        dynamodb.create_table(**resources.table_create_kwargs(table))
+    except ClientError as exc:
+        if _code(exc) not in _ALREADY_THERE:
+            raise
+    # A no-op on moto; LocalStack and real DynamoDB create tables asynchronously.
+    dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ttl = dynamodb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(**resources.table_ttl_kwargs(table))
+
+
+def _create_bucket(s3: Any, bucket: str, region: str) -> None:
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if region != DEFAULT_REGION:
+        # us-east-1 is the one region that rejects an explicit location constraint.
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as exc:
+        if _code(exc) not in _ALREADY_THERE:
+            raise
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

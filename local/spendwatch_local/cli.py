@@ -1,0 +1,113 @@
+"""The ``spendwatch`` command: ``local`` runs the whole system here, ``collect`` runs one collection."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import date
+
+from aws_lambda_powertools import Logger
+
+from spendwatch_local.console import EXIT_INTERRUPTED, EXIT_USAGE, Console, make_logger, stop_on_signals
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day(text: str) -> date:
+    """An ISO calendar day, strictly YYYY-MM-DD."""
+    try:
+        if not _DAY.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="spendwatch", description="Serverless multi-provider cloud-cost watchdog.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    local = commands.add_parser(
+        "local",
+        help="run the whole system locally on an embedded AWS (moto)",
+        description="Serve the API, collect every enabled source now and on its schedule. "
+        "Uses AWS_ENDPOINT_URL if set, else starts moto in this process.",
+    )
+    local.add_argument("--port", type=_port, default=8321, help="API port (default 8321; 0 picks a free one)")
+    local.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    local.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
+    local.add_argument("--demo", action="store_true", help="add the demo dataset (a public FOCUS sample)")
+    local.add_argument("-v", "--verbose", action="store_true", help="show the functions' INFO logs")
+
+    collect = commands.add_parser(
+        "collect",
+        help="run one collection (or a backfill) of a source",
+        description="Invoke the collect function once, against AWS_ENDPOINT_URL if set, else real AWS.",
+    )
+    collect.add_argument("source", metavar="SOURCE", help="a source name from the config")
+    collect.add_argument("--start", type=_day, help="backfill from this day (YYYY-MM-DD, inclusive)")
+    collect.add_argument("--end", type=_day, help="backfill to this day (YYYY-MM-DD, inclusive)")
+    collect.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
+    collect.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
+    collect.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
+    collect.add_argument("-v", "--verbose", action="store_true", help="show the function's INFO logs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help(sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+    if args.command == "local":
+        # Before the runtime's imports, so even an early Ctrl-C is a clean stop. `collect` keeps the
+        # default: Ctrl-C interrupts the collection at once.
+        stop_on_signals(stop)
+    # The functions write logs (and anything else) to stdout as Lambda expects; here stdout is the
+    # user's console, so their output goes to stderr and only the runtime's own lines reach stdout.
+    console = Console(sys.stdout, sys.stderr)
+    logger = make_logger(args.verbose)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return _dispatch(args, console, logger, stop)
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: argparse.Namespace, console: Console, logger: Logger, stop: threading.Event) -> int:
+    # Imported per command: `local` pulls in the HTTP server and schedules, `collect` needs neither.
+    if args.command == "local":
+        from spendwatch_local.runtime import LocalOptions, run_local
+
+        options = LocalOptions(host=args.host, port=args.port, config=args.config, demo=args.demo, verbose=args.verbose)
+        return run_local(options, console, logger, stop)
+    from spendwatch_local.collect_cmd import CollectOptions, run_collect
+
+    collect_options = CollectOptions(
+        source=args.source,
+        start=args.start,
+        end=args.end,
+        config=args.config,
+        table=args.table,
+        bucket=args.bucket,
+        verbose=args.verbose,
+    )
+    return run_collect(collect_options, console, logger)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

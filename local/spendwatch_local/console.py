@@ -1,0 +1,56 @@
+"""What the user reads in the terminal: plain lines on the real stdout, logs elsewhere."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TextIO
+
+from aws_lambda_powertools import Logger
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class Console:
+    """Thread-safe, flushed line output (a scheduler thread and the main thread both print)."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._out = out
+        self._err = err
+        self._lock = threading.Lock()
+
+    def line(self, text: str = "") -> None:
+        """Print one line for the user."""
+        self._write(self._out, text)
+
+    def error(self, text: str) -> None:
+        """Print a problem the user must act on."""
+        self._write(self._err, f"spendwatch: {text}")
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        with self._lock:
+            stream.write(text + "\n")
+            stream.flush()
+
+
+def make_logger(verbose: bool) -> Logger:
+    """Structured logs of the runtime itself, on stderr so stdout stays readable."""
+    return Logger(service="spendwatch-local", level="DEBUG" if verbose else "INFO", stream=sys.stderr)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Set ``stop`` on SIGINT or SIGTERM; a second one interrupts whatever is still running."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            # A second Ctrl-C stops waiting for a collection that is still running.
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)

@@ -1,0 +1,214 @@
+"""``spendwatch local``: embedded AWS, the demo data, collections on their schedules and the API on HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shlex
+import threading
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import boto3
+from aws_lambda_powertools import Logger
+from spendwatch import resources
+from spendwatch.config import Config, ConfigError
+
+from spendwatch_local import localconfig
+from spendwatch_local.aws import AwsEndpoint, AwsSetupError, LocalResources, provision, resource_names, start_aws
+from spendwatch_local.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console
+from spendwatch_local.demo import upload_demo
+from spendwatch_local.functions import FunctionLoadError, LocalFunction
+from spendwatch_local.runs import fire_collection, summary_line
+from spendwatch_local.schedule import Schedule, ScheduleError, parse_schedule
+from spendwatch_local.scheduler import Scheduler, utc_now
+from spendwatch_local.server import GatewayServer
+
+READY = "spendwatch is ready at"
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    """What ``spendwatch local`` was asked to do."""
+
+    host: str = "127.0.0.1"
+    port: int = 8321
+    config: str | None = None
+    demo: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything decided before any server starts, so bad input fails fast."""
+
+    config: Config
+    user_config: Path
+    schedules: dict[str, Schedule]
+    table: str
+    bucket: str
+
+
+def function_environment(environ: MutableMapping[str, str], verbose: bool) -> None:
+    """Defaults for what Lambda or the CDK app would set; anything the user exported wins."""
+    environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if verbose else "WARNING")
+    environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "spendwatch")
+    # No CloudWatch locally: EMF blobs would only clutter the terminal.
+    environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def run_local(options: LocalOptions, console: Console, logger: Logger, stop: threading.Event) -> int:
+    """Run until ``stop`` is set (by SIGINT or SIGTERM); the exit code is 0 on a clean stop."""
+    try:
+        plan = _plan(options, os.environ)
+    except (ConfigError, ScheduleError) as exc:
+        console.error(str(exc))
+        return EXIT_USAGE
+    try:
+        with contextlib.ExitStack() as cleanup:
+            return _serve(options, plan, stop, cleanup, console, logger)
+    except (AwsSetupError, FunctionLoadError, ConfigError) as exc:
+        console.error(str(exc))
+        return EXIT_FAILED
+
+
+def _plan(options: LocalOptions, environ: MutableMapping[str, str]) -> _Plan:
+    path = localconfig.config_path(options.config, environ)
+    config = localconfig.read_config(
+        path, allow_missing=options.demo, hint="; or try the demo: spendwatch local --demo"
+    )
+    table, bucket = resource_names(environ)
+    if options.demo:
+        config = localconfig.with_demo(config, bucket)
+    schedules: dict[str, Schedule] = {}
+    for source in config.enabled_sources:
+        try:
+            schedules[source.name] = parse_schedule(source.schedule)
+        except ScheduleError as exc:
+            raise ScheduleError(f"source {source.name!r}: {exc}") from exc
+    return _Plan(config, path, schedules, table, bucket)
+
+
+@dataclass(frozen=True)
+class _Backend:
+    """AWS with the resources in place and the functions loaded, configured as when deployed."""
+
+    aws: AwsEndpoint
+    created: LocalResources
+    config_file: Path
+    collect: LocalFunction
+    api: LocalFunction
+
+
+def _start_backend(options: LocalOptions, plan: _Plan, cleanup: contextlib.ExitStack) -> _Backend:
+    environ = os.environ
+    aws = start_aws(environ)
+    cleanup.callback(aws.stop)
+    created = provision(plan.table, plan.bucket, aws.region)
+    if options.demo:
+        upload_demo(boto3.client("s3", region_name=aws.region), plan.bucket)
+        config_file = localconfig.write_effective(plan.config, Path.cwd())
+    else:
+        config_file = plan.user_config.resolve()
+    _export_function_settings(environ, created, config_file)
+    function_environment(environ, options.verbose)
+    collect, api = LocalFunction("collect", aws.region), LocalFunction("api", aws.region)
+    collect.load()
+    api.load()
+    return _Backend(aws, created, config_file, collect, api)
+
+
+def _serve(
+    options: LocalOptions,
+    plan: _Plan,
+    stop: threading.Event,
+    cleanup: contextlib.ExitStack,
+    console: Console,
+    logger: Logger,
+) -> int:
+    token_from_env = bool(os.environ.get(resources.ENV_API_TOKEN))
+    backend = _start_backend(options, plan, cleanup)
+    try:
+        server = GatewayServer((options.host, options.port), backend.api.invoke, logger)
+    except OSError as exc:
+        console.error(f"cannot listen on {options.host}:{options.port}: {exc.strerror}; pass --port")
+        return EXIT_FAILED
+    cleanup.callback(server.server_close)
+    _print_setup(console, backend, options.demo)
+
+    def fire(source: str, fired_at: datetime, prefix: str = "") -> None:
+        _fire_and_report(backend.collect, source, fired_at, console, logger, prefix)
+
+    started_at = utc_now()
+    for source in plan.schedules:
+        if stop.is_set():
+            console.line("spendwatch: stopping")
+            return EXIT_OK
+        fire(source, started_at)
+    threading.Thread(target=server.serve_forever, name="spendwatch-api", daemon=True).start()
+    cleanup.callback(server.shutdown)
+    scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
+    scheduler.start()
+    cleanup.callback(scheduler.stop)
+    _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env)
+    stop.wait()
+    console.line("spendwatch: stopping")
+    return EXIT_OK
+
+
+def _export_function_settings(environ: MutableMapping[str, str], created: LocalResources, config_file: Path) -> None:
+    """The env the functions read, as the CDK app sets it when deployed."""
+    environ[resources.ENV_TABLE] = created.table
+    environ[resources.ENV_BUCKET] = created.bucket
+    environ[resources.ENV_TOPIC] = created.topic_arn
+    environ[resources.ENV_CONFIG] = str(config_file)
+    environ[resources.ENV_API_AUTH] = "bearer"
+    environ[resources.ENV_API_TOKEN] = environ.get(resources.ENV_API_TOKEN) or secrets.token_urlsafe(24)
+
+
+def _fire_and_report(
+    collect: LocalFunction, source: str, fired_at: datetime, console: Console, logger: Logger, prefix: str
+) -> None:
+    try:
+        run = fire_collection(collect, source, fired_at)
+    except Exception as exc:
+        # A broken collector is reported like a failed run; the runtime keeps serving.
+        logger.exception("collect function raised", extra={"source": source})
+        console.line(f"{prefix}collect {source}: failed ({type(exc).__name__}: {exc})")
+        return
+    console.line(prefix + summary_line(source, run))
+
+
+def _print_setup(console: Console, backend: _Backend, demo: bool) -> None:
+    aws, created, config_file = backend.aws, backend.created, backend.config_file
+    kind = "embedded moto server" if aws.embedded else "external endpoint"
+    console.line(f"spendwatch local: AWS at {aws.url} ({kind}), region {aws.region}")
+    console.line(f"  table {created.table}, bucket {created.bucket}, topic {created.topic_arn}")
+    console.line(f"  config {config_file}" + (" (your config + the demo source)" if demo else ""))
+    if demo:
+        console.line(f"  demo dataset in s3://{created.bucket}/{localconfig.DEMO_PREFIX}")
+    exports = {
+        "AWS_ENDPOINT_URL": aws.url,
+        "AWS_DEFAULT_REGION": aws.region,
+        resources.ENV_TABLE: created.table,
+        resources.ENV_BUCKET: created.bucket,
+        resources.ENV_CONFIG: str(config_file),
+    }
+    console.line("  to run `spendwatch collect SOURCE` against it from another shell:")
+    console.line("    export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in exports.items()))
+
+
+def _print_ready(console: Console, host: str, port: int, token: str, token_from_env: bool) -> None:
+    shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - only for display
+    shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
+    base = f"http://{shown_host}:{port}"
+    shown_token = f"${resources.ENV_API_TOKEN}" if token_from_env else token
+    note = f"token from {resources.ENV_API_TOKEN}" if token_from_env else f"token {token}"
+    console.line(f"{READY} {base} ({note})")
+    console.line(f'  curl -H "Authorization: Bearer {shown_token}" "{base}/v1/costs?group_by=provider"')
+    console.line(f"  dashboard: {base}/?token={shown_token}")
+    console.line("  press Ctrl-C to stop")
