@@ -64,7 +64,7 @@ def collect(
         window=CollectionWindow(start=start, end=end),
     )
     store.put_run(run)
-    sink = Sink(CostWriter(store, source.name), UsageWriter(store))
+    sink = Sink(CostWriter(store, source.name), UsageWriter(store), collected_at=run.started_at)
     request = CollectRequest(source, config, sink, RequestCounter(), run.started_at, start, end, **request_options)
     update: dict[str, Any] = {}
     try:
@@ -74,7 +74,8 @@ def collect(
         sink.usage.flush()
         sink.costs.commit_totals()
         update["status"] = "partial" if sink.rejected else "succeeded"
-        update["window"] = CollectionWindow(start=coverage.start, end=coverage.end)
+        if coverage.start and coverage.end:
+            update["window"] = CollectionWindow(start=coverage.start, end=coverage.end)
     except (SourceError, StoreError, UnsupportedSourceError) as exc:
         update["status"] = "failed"
         update["error"] = f"{exc}; totals were not updated, items already written are kept"

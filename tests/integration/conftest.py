@@ -45,16 +45,23 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[st
     monkeypatch.setenv(resources.ENV_BUCKET, BUCKET)
     monkeypatch.setenv(resources.ENV_API_AUTH, "bearer")
     monkeypatch.setenv(resources.ENV_API_TOKEN, TOKEN)
-    aws.client.cache_clear()
-    cached_config.cache_clear()
+    _clear_caches()
     with mock_aws():
         ddb = boto3.client("dynamodb")
         ddb.create_table(**resources.table_create_kwargs(TABLE))
         ddb.update_time_to_live(**resources.table_ttl_kwargs(TABLE))
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield {"dynamodb": ddb, "s3": boto3.client("s3"), "tmp": tmp_path, "monkeypatch": monkeypatch}
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    """Each test is a cold start: clients, config and the API's settings are read afresh."""
+    from api import deps
+
     aws.client.cache_clear()
     cached_config.cache_clear()
+    deps.settings.cache_clear()
 
 
 def write_config(env: dict[str, Any], text: str) -> Path:

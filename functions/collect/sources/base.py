@@ -37,7 +37,8 @@ class RequestCounter:
         if boto_client is None:
             yield
             return
-        boto_client.meta.events.register("before-call.*.*", self._on_call)
+        # First, so calls answered by botocore's Stubber (which returns early) are counted too.
+        boto_client.meta.events.register_first("before-call.*.*", self._on_call)
         try:
             yield
         finally:
@@ -53,6 +54,7 @@ class Sink:
 
     costs: CostWriter
     usage: UsageWriter
+    collected_at: datetime | None = None
     read: int = 0
     rejected: int = 0
     first_rejection: str | None = None
@@ -77,6 +79,9 @@ class Sink:
             self.first_rejection = f"{where}: {reason}"
 
     def _fresh(self, through: datetime) -> None:
+        # Today's charges end at midnight, but the data is only as fresh as the moment it was read.
+        if self.collected_at is not None:
+            through = min(through, self.collected_at)
         if self.data_through is None or through > self.data_through:
             self.data_through = through
 

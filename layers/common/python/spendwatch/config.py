@@ -66,7 +66,7 @@ class Source(BaseModel):
     schedule: str = "rate(6 hours)"
     enabled: bool = True
     path: str | None = None
-    lookback_days: int = Field(default=3, ge=1, le=90)
+    lookback_days: int = Field(default=3, ge=1, le=400)
     tag_keys: list[str] = Field(default_factory=list, max_length=10)
     group_by_region: bool = False
     url: str | None = Field(default=None, pattern=r"^https?://")

@@ -1,0 +1,1 @@
+"""Local fake provider APIs for tests and the demo."""
