@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 # Environment variables the functions read (set by CDK when deployed, by the local runtime locally).
@@ -27,6 +28,8 @@ LOCAL_TOPIC_NAME = "spendwatch-alerts"
 FUNCTIONS = {
     "collect": "collect.handler.handler",
     "api": "api.handler.handler",
+    "alert-evaluate": "alert.evaluate.handler",
+    "alert-deliver": "alert.deliver.handler",
 }
 
 
@@ -53,3 +56,34 @@ def table_ttl_kwargs(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TABLE_TTL_ATTRIBUTE},
     }
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function fed by the table's stream: one definition for the CDK event source and the local poller."""
+
+    function: str
+    item_types: tuple[str, ...]
+    event_names: tuple[str, ...] = ("INSERT", "MODIFY")
+    batch_size: int = 100
+    max_batching_window_seconds: int = 5
+    retry_attempts: int = 3
+    max_record_age_seconds: int = 3600
+    bisect_batch_on_error: bool = True
+    parallelization_factor: int = 1
+
+    def filter_pattern(self) -> dict[str, Any]:
+        """The event-source filter: only these events on items of these types reach the function."""
+        return {
+            "eventName": list(self.event_names),
+            "dynamodb": {"NewImage": {"item_type": {"S": list(self.item_types)}}},
+        }
+
+
+# Evaluation runs on the daily aggregates, not on each cost item: a collection of thousands of items
+# touches one aggregate per source and day, written after its items, so each evaluation sees complete days
+# and works per affected scope. Failed collection runs raise collection alerts.
+ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=("agg_day", "run"))
+# Delivery consumes new alert items (the outbox) and escalations of existing ones.
+ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=("alert",), batch_size=25)
+STREAM_CONSUMERS = (ALERT_EVALUATE, ALERT_DELIVER)

@@ -1,0 +1,81 @@
+"""Alerts: one item per (rule, scope, period, level), written once; delivery state kept per channel."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from spendwatch.models import identity_hash
+
+AlertKind = Literal["budget", "forecast", "spike", "first_seen", "capacity", "staleness", "collection"]
+Severity = Literal["info", "warning", "critical"]
+AlertStatus = Literal["open", "acknowledged", "snoozed", "resolved"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+ALERTS_PK = "ALERT"
+ALERT_RETENTION = timedelta(days=400)
+
+
+class Driver(BaseModel):
+    """What explains an alert: one dimension value with expected vs actual and its share of the change."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    dimension: str
+    key: str
+    expected: Decimal
+    actual: Decimal
+    share: Decimal = Field(description="Fraction of the total change this driver explains (0..1, may exceed)")
+
+
+class Delivery(BaseModel):
+    """One channel's delivery state for an alert."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    status: DeliveryStatus = "pending"
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    error: str | None = None
+
+
+class Alert(BaseModel):
+    """An alert as stored and served."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    kind: AlertKind
+    severity: Severity
+    status: AlertStatus = "open"
+    rule: str = Field(description="The rule that fired, e.g. budget:total:80%")
+    scope: dict[str, Any] = Field(default_factory=dict)
+    period: str = Field(description="The period the alert is about: a day, a month, a budget period")
+    level: str = Field(default="", description="The threshold or level crossed; escalations add a level")
+    title: str
+    message: str
+    currency: str | None = None
+    actual: Decimal | None = None
+    expected: Decimal | None = None
+    threshold: Decimal | None = None
+    drivers: list[Driver] = Field(default_factory=list)
+    data_through: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    snoozed_until: datetime | None = None
+    delivery: dict[str, Delivery] = Field(default_factory=dict)
+
+
+def scope_key(scope: dict[str, Any]) -> str:
+    """A canonical text form of a scope (``{}`` is the whole account)."""
+    return json.dumps(scope, sort_keys=True, separators=(",", ":"))
+
+
+def alert_id(rule: str, scope: dict[str, Any], period: str, level: str) -> str:
+    """The deterministic id: the same rule, scope, period and level is the same alert, however often it fires."""
+    return identity_hash([rule, scope_key(scope), period, level])
