@@ -16,6 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spendwatch.aggregates import PeriodTotals
+from spendwatch.alerts import ALERT_RETENTION, ALERTS_PK, Alert
 from spendwatch.resources import TABLE_PARTITION_KEY as PK
 from spendwatch.resources import TABLE_SORT_KEY as SK
 from spendwatch.resources import TABLE_TTL_ATTRIBUTE
@@ -262,6 +263,60 @@ class Store:
             raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
         return None
 
+    # -- alerts -------------------------------------------------------------------------------------
+    def put_alert_once(self, alert: Alert) -> bool:
+        """Write a new alert unless one with its id exists; True when this call created it."""
+        record = alert.model_dump(mode="json")
+        record.update({PK: ALERTS_PK, SK: alert.id, "item_type": "alert"})
+        record[TABLE_TTL_ATTRIBUTE] = int((alert.created_at + ALERT_RETENTION).timestamp())
+        self.requests += 1
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(_exact(record, alert)),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PK},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+        return True
+
+    def get_alert(self, alert_id: str) -> Alert | None:
+        """One alert by id, read consistently."""
+        response = self._call("get_item", Key=to_item({PK: ALERTS_PK, SK: alert_id}), ConsistentRead=True)
+        item = response.get("Item")
+        return _alert(from_item(item)) if item else None
+
+    def alerts(self) -> list[Alert]:
+        """Every stored alert (alerts are few: one per rule, scope, period and level)."""
+        return [_alert(record) for record in self.query(ALERTS_PK)]
+
+    def update_alert(self, alert_id: str, changes: dict[str, Any]) -> None:
+        """Set top-level attributes of an existing alert (status, snooze, delivery.<channel>...)."""
+        names: dict[str, str] = {"#pk": PK}
+        values: dict[str, Any] = {}
+        parts = []
+        for n, (path, value) in enumerate(sorted(changes.items())):
+            segments = path.split(".")
+            refs = []
+            for m, segment in enumerate(segments):
+                names[f"#n{n}_{m}"] = segment
+                refs.append(f"#n{n}_{m}")
+            values[f":v{n}"] = _serializer.serialize(value)
+            parts.append(f"{'.'.join(refs)} = :v{n}")
+        self._call(
+            "update_item",
+            Key=to_item({PK: ALERTS_PK, SK: alert_id}),
+            UpdateExpression="SET " + ", ".join(parts),
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
     # -- collection runs ----------------------------------------------------------------------------
     def put_run(self, run: CollectionRun) -> None:
         """Create or update the record of a collection run."""
@@ -304,6 +359,20 @@ def _agg_record(pk: str, item_type: str, source: str, period: str, totals: Perio
         "totals": totals.to_attr(),
         "updated_at": now,
     }
+
+
+def _exact(record: dict[str, Any], alert: Alert) -> dict[str, Any]:
+    """Money back to Decimal after a JSON dump (DynamoDB numbers stay exact)."""
+    for name in ("actual", "expected", "threshold"):
+        value = getattr(alert, name)
+        if value is not None:
+            record[name] = value
+    record["drivers"] = [driver.model_dump(mode="python") for driver in alert.drivers]
+    return record
+
+
+def _alert(record: dict[str, Any]) -> Alert:
+    return Alert.model_validate(_strip_keys(record))
 
 
 def _strip_keys(record: dict[str, Any]) -> dict[str, Any]:
