@@ -84,6 +84,7 @@ class StreamConsumer:
 # touches one aggregate per source and day, written after its items, so each evaluation sees complete days
 # and works per affected scope. Failed collection runs raise collection alerts.
 ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=("agg_day", "run"))
-# Delivery consumes new alert items (the outbox) and escalations of existing ones.
-ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=("alert",), batch_size=25)
+# Delivery consumes new alert items (the outbox). An escalation is a new item (its level is part of the id);
+# MODIFY events (status, delivery state) never re-deliver.
+ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=("alert",), event_names=("INSERT",), batch_size=25)
 STREAM_CONSUMERS = (ALERT_EVALUATE, ALERT_DELIVER)
