@@ -12,7 +12,7 @@ from spendwatch.store import StoreError
 
 from api import auth
 from api.errors import ApiError, error_response
-from api.routes import collections, costs, usage
+from api.routes import budgets, collections, costs, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
@@ -22,6 +22,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(costs.router)
 app.include_router(collections.router)
 app.include_router(usage.router)
+app.include_router(budgets.router)
 
 
 @app.get("/health", summary="Liveness (no authentication)", tags=["meta"])

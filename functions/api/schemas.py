@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -121,4 +122,43 @@ class UsagePage(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     items: list[UsageOut]
+    next_token: str | None
+
+
+class BudgetStatus(BaseModel):
+    """Where the current period stands."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    period: str
+    start: date
+    end: date
+    spent: str
+    utilisation: str = Field(description="Percent of the amount spent so far, one decimal")
+
+
+class BudgetOut(BaseModel):
+    """A budget as served."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    origin: str = Field(description="config (spendwatch.toml, read-only here) or api")
+    name: str
+    amount: str
+    currency: str
+    period: str
+    scope: dict[str, Any]
+    thresholds: list[str]
+    created_at: datetime | None
+    updated_at: datetime | None
+    status: BudgetStatus | None
+
+
+class BudgetPage(BaseModel):
+    """Budgets."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[BudgetOut]
     next_token: str | None

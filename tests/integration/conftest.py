@@ -127,7 +127,7 @@ def call_api(
 
     raw = body if isinstance(body, str) or body is None else json.dumps(body)
     response = handler(api_event(path, query, token, method, raw), LambdaContext())
-    return response["statusCode"], json.loads(response["body"])
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
 
 def store() -> Store:

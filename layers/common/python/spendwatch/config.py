@@ -112,6 +112,8 @@ class Budget(BaseModel):
     @field_validator("thresholds")
     @classmethod
     def _thresholds(cls, values: list[str]) -> list[str]:
+        if len(values) > 20 or len(set(values)) != len(values):
+            raise ValueError("thresholds must be distinct, at most 20")
         for value in values:
             if not _THRESHOLD.match(value):
                 raise ValueError(f"threshold {value!r}: use '80%', '$150' or 'forecast:100%'")
@@ -127,6 +129,9 @@ class Budget(BaseModel):
         tag = scope.get("tag", {})
         if not isinstance(tag, dict) or not all(isinstance(v, str) for v in tag.values()):
             raise ValueError("scope.tag must be a table of tag key = value")
+        for key, value in scope.items():
+            if key != "tag" and (not isinstance(value, str) or not value):
+                raise ValueError(f"scope.{key} must be a non-empty string")
         return scope
 
 

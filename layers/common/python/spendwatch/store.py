@@ -317,6 +317,16 @@ class Store:
             ExpressionAttributeValues=values,
         )
 
+    # -- budgets ------------------------------------------------------------------------------------
+    def budgets(self) -> list[dict[str, Any]]:
+        """Every budget created over the API (budgets are few)."""
+        return list(self.query("BUDGET"))
+
+    def delete(self, pk: str, sk: str) -> bool:
+        """Delete one item; False when there was none."""
+        response = self._call("delete_item", Key=to_item({PK: pk, SK: sk}), ReturnValues="ALL_OLD")
+        return "Attributes" in response
+
     # -- collection runs ----------------------------------------------------------------------------
     def put_run(self, run: CollectionRun) -> None:
         """Create or update the record of a collection run."""

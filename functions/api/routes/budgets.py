@@ -1,0 +1,130 @@
+"""Budgets: GET|POST /v1/budgets, GET|PUT|DELETE /v1/budgets/{id}; spreadsheet defaults come from the config."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from spendwatch.budgets import (
+    BUDGETS_PK,
+    StoredBudget,
+    budget_record,
+    config_budget_id,
+    from_record,
+    local_today,
+    period_bounds,
+    period_label,
+)
+from spendwatch.config import Budget
+from spendwatch.money import ZERO, format_money
+from spendwatch.spend import scope_series
+
+from api import deps
+from api.errors import ApiError
+from api.schemas import BudgetOut, BudgetPage, BudgetStatus
+
+router = Router()
+BudgetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+
+
+def _all() -> list[StoredBudget]:
+    config = deps.config()
+    from_config = [StoredBudget(config_budget_id(b.name), b, "config") for b in config.budgets]
+    return from_config + [from_record(r) for r in deps.store().budgets()]
+
+
+def _find(budget_id: str) -> StoredBudget:
+    for stored in _all():
+        if stored.id == budget_id:
+            return stored
+    raise ApiError(404, "not_found", f"no budget {budget_id}")
+
+
+def _status(stored: StoredBudget) -> BudgetStatus:
+    """Spend so far in the current period of the budget, in its currency."""
+    config = deps.config()
+    budget = stored.budget
+    currency = budget.currency or config.currency
+    start, end = period_bounds(budget.period, local_today(datetime.now(UTC), config.timezone))
+    series = scope_series(deps.store(), budget.scope, currency, start, min(end, datetime.now(UTC).date()))
+    spent = sum((amount for _, amount in series), ZERO)
+    return BudgetStatus(
+        period=period_label(budget.period, start),
+        start=start,
+        end=end,
+        spent=format_money(spent),
+        utilisation=f"{(spent / budget.amount * 100).quantize(ZERO.scaleb(-1))}",
+    )
+
+
+def _out(stored: StoredBudget, with_status: bool = True) -> BudgetOut:
+    budget = stored.budget
+    return BudgetOut(
+        id=stored.id,
+        origin=stored.origin,
+        name=budget.name,
+        amount=format_money(budget.amount),
+        currency=budget.currency or deps.config().currency,
+        period=budget.period,
+        scope=budget.scope,
+        thresholds=budget.thresholds,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+        status=_status(stored) if with_status else None,
+    )
+
+
+def _check_name(name: str, except_id: str | None = None) -> None:
+    if any(s.budget.name == name and s.id != except_id for s in _all()):
+        raise ApiError(409, "conflict", f"a budget named {name!r} exists already")
+
+
+@router.get("/v1/budgets", summary="Budgets with their current period's spend", tags=["budgets"])
+def list_budgets() -> BudgetPage:
+    """Every budget: those in spendwatch.toml (read-only here) and those created over the API."""
+    return BudgetPage(items=[_out(s) for s in _all()], next_token=None)
+
+
+@router.post("/v1/budgets", summary="Create a budget", tags=["budgets"])
+def create_budget(budget: Budget) -> Response[str]:
+    """Create a budget; 409 if the name is taken."""
+    _check_name(budget.name)
+    now = datetime.now(UTC)
+    stored = StoredBudget(uuid.uuid4().hex, budget, "api", now, now)
+    deps.store().put(budget_record(stored))
+    return Response(status_code=201, content_type="application/json", body=_out(stored).model_dump_json())
+
+
+@router.get("/v1/budgets/<budget_id>", summary="One budget", tags=["budgets"])
+def get_budget(budget_id: BudgetId) -> BudgetOut:
+    """A budget with its current period's spend."""
+    return _out(_find(budget_id))
+
+
+def _editable(budget_id: str) -> StoredBudget:
+    stored = _find(budget_id)
+    if stored.origin == "config":
+        raise ApiError(409, "conflict", "this budget is defined in spendwatch.toml; change it there")
+    return stored
+
+
+@router.put("/v1/budgets/<budget_id>", summary="Replace a budget", tags=["budgets"])
+def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
+    """Replace every field of an API budget."""
+    stored = _editable(budget_id)
+    _check_name(budget.name, except_id=budget_id)
+    updated = StoredBudget(budget_id, budget, "api", stored.created_at, datetime.now(UTC))
+    deps.store().put(budget_record(updated))
+    return _out(updated)
+
+
+@router.delete("/v1/budgets/<budget_id>", summary="Delete a budget", tags=["budgets"])
+def delete_budget(budget_id: BudgetId) -> Response[str]:
+    """Delete an API budget; its alerts stay as history."""
+    _editable(budget_id)
+    deps.store().delete(BUDGETS_PK, budget_id)
+    return Response(status_code=204, content_type="application/json", body="")

@@ -1,0 +1,180 @@
+"""Budgets: periods in the configured time zone, thresholds, and spend to date for a budget's scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from spendwatch.aggregates import TAG_PREFIX, PeriodTotals
+from spendwatch.config import Budget, Period
+from spendwatch.money import ZERO
+
+_PCT = re.compile(r"^(?P<forecast>forecast:)?(?P<n>\d+(?:\.\d+)?)%$")
+_ABS = re.compile(r"^(?P<forecast>forecast:)?\$(?P<n>\d+(?:\.\d{1,2})?)$")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One threshold of a budget, resolved to an amount."""
+
+    label: str
+    amount: Decimal
+    forecast: bool
+
+    def severity(self, budget_amount: Decimal) -> str:
+        """Critical at or over the budget, warning from 80 %, info below."""
+        ratio = self.amount / budget_amount
+        return "critical" if ratio >= 1 else "warning" if ratio >= Decimal("0.8") else "info"
+
+
+def thresholds(budget: Budget) -> list[Threshold]:
+    """The budget's thresholds as amounts, lowest first."""
+    resolved = []
+    for label in budget.thresholds:
+        pct, absolute = _PCT.match(label), _ABS.match(label)
+        if pct:
+            resolved.append(Threshold(label, budget.amount * Decimal(pct["n"]) / 100, bool(pct["forecast"])))
+        elif absolute:
+            resolved.append(Threshold(label, Decimal(absolute["n"]), bool(absolute["forecast"])))
+    return sorted(resolved, key=lambda t: (t.forecast, t.amount))
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    """The calendar date it is now in ``timezone``."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def period_bounds(period: Period, day: date) -> tuple[date, date]:
+    """First and last calendar day of the ``period`` containing ``day`` (weeks start on Monday)."""
+    if period == "day":
+        return day, day
+    if period == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if period == "month":
+        start = day.replace(day=1)
+    elif period == "quarter":
+        start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    else:
+        start = date(day.year, 1, 1)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    year, month = divmod(start.month - 1 + months, 12)
+    return start, date(start.year + year, month + 1, 1) - timedelta(days=1)
+
+
+def period_label(period: Period, start: date) -> str:
+    """A readable, sortable name for a budget period: 2026-11-24, 2026-W48, 2026-11, 2026-Q4, 2026."""
+    if period == "day":
+        return start.isoformat()
+    if period == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == "month":
+        return start.isoformat()[:7]
+    if period == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return str(start.year)
+
+
+def single_dimension(scope: dict[str, Any]) -> tuple[str, str] | None:
+    """``(dimension, value)`` when the scope names one dimension (``("", "")`` for the whole account)."""
+    if not scope:
+        return "", ""
+    tags = scope.get("tag") or {}
+    plain = {k: v for k, v in scope.items() if k != "tag"}
+    if len(plain) + len(tags) != 1:
+        return None
+    if tags:
+        key, value = next(iter(tags.items()))
+        return f"{TAG_PREFIX}{key}", value
+    return next(iter(plain.items()))
+
+
+def scope_amount(totals: PeriodTotals, currency: str, dimension: str, value: str) -> Decimal:
+    """A day's cost in ``currency`` for one dimension value (or the whole total when dimension is empty)."""
+    found = totals.currencies.get(currency)
+    if found is None:
+        return ZERO
+    if not dimension:
+        return found.total
+    return found.group(dimension).get(value, ZERO)
+
+
+def matches(item: dict[str, Any], scope: dict[str, Any]) -> bool:
+    """Whether a stored cost item falls in a (multi-dimension) scope."""
+    fields = {"provider": "ProviderName", "service": "ServiceName", "region": "RegionId", "tenant": "x_tenant"}
+    for key, value in scope.items():
+        if key == "tag":
+            tags = item.get("Tags") or {}
+            if any(tags.get(k) != v for k, v in value.items()):
+                return False
+        elif key == "account":
+            if value not in (item.get("SubAccountId"), item.get("BillingAccountId")):
+                return False
+        elif item.get(fields[key]) != value:
+            return False
+    return True
+
+
+def daily_series(days: Iterable[tuple[str, Decimal]], start: date, end: date) -> list[tuple[date, Decimal]]:
+    """Sum (day, amount) pairs into one amount per day over [start, end], zero-filled."""
+    sums: dict[str, Decimal] = {}
+    for label, amount in days:
+        sums[label] = sums.get(label, ZERO) + amount
+    return [
+        (start + timedelta(days=n), sums.get((start + timedelta(days=n)).isoformat(), ZERO))
+        for n in range((end - start).days + 1)
+    ]
+
+
+BUDGETS_PK = "BUDGET"
+
+
+@dataclass(frozen=True)
+class StoredBudget:
+    """A budget with its id and origin (``config`` budgets are read-only over the API)."""
+
+    id: str
+    budget: Budget
+    origin: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def config_budget_id(name: str) -> str:
+    """The stable id of a budget defined in spendwatch.toml."""
+    return f"config-{re.sub(r'[^a-z0-9-]+', '-', name.lower()).strip('-')}"
+
+
+def budget_record(stored: StoredBudget) -> dict[str, Any]:
+    """The stored form of an API budget."""
+    data = stored.budget.model_dump(mode="python")
+    data.update(
+        {
+            "pk": BUDGETS_PK,
+            "sk": stored.id,
+            "item_type": "budget",
+            "id": stored.id,
+            "created_at": stored.created_at.isoformat() if stored.created_at else None,
+            "updated_at": stored.updated_at.isoformat() if stored.updated_at else None,
+        }
+    )
+    return data
+
+
+def from_record(record: dict[str, Any]) -> StoredBudget:
+    """Inverse of :func:`budget_record`."""
+    fields = {k: record[k] for k in ("name", "amount", "period", "currency", "scope", "thresholds") if k in record}
+    created, updated = record.get("created_at"), record.get("updated_at")
+    return StoredBudget(
+        id=record["id"],
+        budget=Budget.model_validate(fields),
+        origin="api",
+        created_at=datetime.fromisoformat(created) if created else None,
+        updated_at=datetime.fromisoformat(updated) if updated else None,
+    )
