@@ -25,13 +25,14 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
-from collect.sources import focus  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from spendwatch import aws, resources  # noqa: E402
 from spendwatch.aggregates import PeriodTotals  # noqa: E402
 from spendwatch.models import CostItem  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 from spendwatch.writer import CostWriter  # noqa: E402
+
+from collect.sources import focus  # noqa: E402
 
 SAMPLE = ROOT / "tests/fixtures/focus_1.0_sample_1000rows.csv"
 PROVIDERS = ("AWS", "Microsoft", "Oracle")

@@ -15,12 +15,13 @@ from botocore.model import ServiceModel
 from botocore.retries.standard import ThrottledRetryableChecker
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
-from collect.sources import aws_ce
-from collect.sources.aws_ce import CostExplorerError
-from collect.sources.base import CollectRequest, RequestCounter, Sink
 from spendwatch.aws import CLIENT_CONFIG
 from spendwatch.config import Config, Source
 from spendwatch.writer import CostWriter, UsageWriter
+
+from collect.sources import aws_ce
+from collect.sources.aws_ce import CostExplorerError
+from collect.sources.base import CollectRequest, RequestCounter, Sink
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "aws_ce"
 AWSCLI_EXAMPLE = FIXTURES / "awscli_get_cost_and_usage_monthly_groupby_service_and_tag.json"

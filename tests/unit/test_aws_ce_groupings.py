@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
-from collect.sources import aws_ce
-from collect.sources.aws_ce import CostExplorerError
-from collect.sources.base import CollectRequest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spendwatch.aggregates import NONE_KEY, PeriodTotals
 from spendwatch.money import ZERO
 
+from collect.sources import aws_ce
+from collect.sources.aws_ce import CostExplorerError
+from collect.sources.base import CollectRequest
 from tests.unit.test_aws_ce import DAYS, FakeStore, make_request
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "aws_ce"

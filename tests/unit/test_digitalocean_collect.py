@@ -11,12 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from collect.sources import digitalocean
-from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink, SourceError
 from spendwatch.config import Config, Source
 from spendwatch.secrets import SecretError
 from spendwatch.writer import CostWriter, UsageWriter
 
+from collect.sources import digitalocean
+from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink, SourceError
 from tests.fakes.digitalocean import FakeDigitalOcean, fixture, spread_insights
 
 NOW = datetime(2025, 2, 10, 8, tzinfo=UTC)  # January 2025 (the fixture's insights) is a closed month

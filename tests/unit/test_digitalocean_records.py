@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+
 from collect.sources.digitalocean import Segment, billing_window, month_segments, mtd_note
 from collect.sources.do_records import (
     Origin,
@@ -16,7 +17,6 @@ from collect.sources.do_records import (
     invoice_period,
     sku_service,
 )
-
 from tests.fakes.digitalocean import TEAM_UUID, fixture
 from tests.unit.test_digitalocean_collect import make_request
 

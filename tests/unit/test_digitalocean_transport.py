@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from collect.sources.do_api import DigitalOceanError, next_page
 from collect.sources.do_transport import (
     LOW_WATER,
@@ -17,7 +18,6 @@ from collect.sources.do_transport import (
     TransportSetupError,
     check_api_url,
 )
-
 from tests.fakes.digitalocean import FakeDigitalOcean, fixture
 
 

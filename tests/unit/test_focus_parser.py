@@ -9,9 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from collect.sources.focus import FocusSourceError, Rejection, RowError, list_files, read_file, to_cost_item
 from spendwatch.models import CostItem
 
+from collect.sources.focus import FocusSourceError, Rejection, RowError, list_files, read_file, to_cost_item
 from tests.conftest import FOCUS_SAMPLE
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

@@ -9,15 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
-from collect.sources import opencost
-from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink
-from collect.sources.opencost import OpenCostSourceError, charges, collect, coverage, labels, query_params, tag_keys
 from hypothesis import example, given
 from hypothesis import strategies as st
 from spendwatch.config import Config, Source
 from spendwatch.models import CostItem
 from spendwatch.writer import CostWriter, UsageWriter
 
+from collect.sources import opencost
+from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink
+from collect.sources.opencost import OpenCostSourceError, charges, collect, coverage, labels, query_params, tag_keys
 from tests.fakes.opencost import EXAMPLE, FakeOpenCost, Reply, example_allocations, idle_allocation
 
 FIRST, LAST = date(2023, 7, 12), date(2023, 7, 14)

@@ -9,14 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from collect.sources import vercel
-from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink
-from collect.sources.vercel import VercelSourceError, collect, query_params
 from spendwatch.config import Config, Source
 from spendwatch.models import CostItem
 from spendwatch.secrets import SecretError
 from spendwatch.writer import CostWriter, UsageWriter
 
+from collect.sources import vercel
+from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink
+from collect.sources.vercel import VercelSourceError, collect, query_params
 from tests.fakes.vercel import EXAMPLE, FakeVercel, Reply, example_day, example_rows
 
 FIRST, LAST = date(2025, 3, 10), date(2025, 3, 12)
