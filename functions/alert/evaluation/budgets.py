@@ -1,0 +1,98 @@
+"""Budget rules: actual spend over a threshold, and (with a forecast) projected spend over one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+
+from spendwatch.alerts import Alert
+from spendwatch.budgets import StoredBudget, Threshold, local_today, period_bounds, period_label, thresholds
+from spendwatch.money import ZERO, format_money
+
+from alert.evaluation.context import Context, make_alert
+
+# (series, period_start, period_end, today) -> (projected, lower, upper, crossing day or None for the amount)
+Projector = Callable[
+    [list[tuple[date, Decimal]], date, date, date, Decimal], tuple[Decimal, Decimal, Decimal, date | None]
+]
+
+
+def evaluate(context: Context, budgets: list[StoredBudget], project: Projector | None = None) -> Iterator[Alert]:
+    """Alerts for every threshold the current period of each budget has crossed (or is forecast to cross)."""
+    today = local_today(context.now, context.config.timezone)
+    for stored in budgets:
+        budget = stored.budget
+        currency = budget.currency or context.config.currency
+        start, end = period_bounds(budget.period, today)
+        series = context.series(budget.scope, currency, start, min(end, today))
+        spent = sum((amount for _, amount in series), ZERO)
+        label = period_label(budget.period, start)
+        for threshold in thresholds(budget):
+            if not threshold.forecast and spent >= threshold.amount:
+                yield _actual(context, stored, threshold, spent, currency, label)
+            elif threshold.forecast and project is not None and spent < threshold.amount:
+                projected, lower, upper, crossing = project(series, start, end, today, threshold.amount)
+                if projected >= threshold.amount:
+                    yield _forecast(context, stored, threshold, (projected, lower, upper), crossing, currency, label)
+
+
+def _scope_text(stored: StoredBudget) -> str:
+    scope = stored.budget.scope
+    return ", ".join(f"{k}={v}" for k, v in scope.items()) or "all costs"
+
+
+def _actual(
+    context: Context, stored: StoredBudget, threshold: Threshold, spent: Decimal, currency: str, label: str
+) -> Alert:
+    budget = stored.budget
+    pct = (spent / budget.amount * 100).quantize(Decimal(1))
+    return make_alert(
+        context,
+        kind="budget",
+        severity=threshold.severity(budget.amount),
+        rule=f"budget:{stored.id}",
+        scope=budget.scope,
+        period=label,
+        level=threshold.label,
+        title=f"Budget {budget.name!r} crossed {threshold.label} ({pct}% used)",
+        message=(
+            f"{format_money(spent)} {currency} spent of {format_money(budget.amount)} {currency} for {label} "
+            f"({_scope_text(stored)}); threshold {threshold.label} = {format_money(threshold.amount)} {currency}."
+        ),
+        currency=currency,
+        actual=spent,
+        threshold=threshold.amount,
+    )
+
+
+def _forecast(
+    context: Context,
+    stored: StoredBudget,
+    threshold: Threshold,
+    projection: tuple[Decimal, Decimal, Decimal],
+    crossing: date | None,
+    currency: str,
+    label: str,
+) -> Alert:
+    budget = stored.budget
+    projected, lower, upper = projection
+    when = f"at this rate it is crossed on {crossing.isoformat()}" if crossing else "it is forecast to be crossed"
+    return make_alert(
+        context,
+        kind="forecast",
+        severity=threshold.severity(budget.amount),
+        rule=f"budget:{stored.id}",
+        scope=budget.scope,
+        period=label,
+        level=threshold.label,
+        title=f"Budget {budget.name!r} forecast over {threshold.label.removeprefix('forecast:')}",
+        message=(
+            f"Projected {format_money(projected)} {currency} for {label} (80% interval {format_money(lower)} to "
+            f"{format_money(upper)}) against {format_money(threshold.amount)} {currency}; {when} "
+            f"({_scope_text(stored)})."
+        ),
+        currency=currency,
+        expected=projected,
+        threshold=threshold.amount,
+    )

@@ -1,0 +1,67 @@
+"""Data health rules: failed collection runs and sources whose data has gone stale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from spendwatch.alerts import Alert
+from spendwatch.config import Source
+from spendwatch.runs import CollectionRun
+
+from alert.evaluation.context import Context, make_alert
+
+STALE_AFTER = timedelta(days=2)
+
+
+def failed_runs(context: Context) -> Iterator[Alert]:
+    """One collection alert per source and day of failure."""
+    for run in context.failed_runs:
+        day = run.started_at.date().isoformat()
+        yield make_alert(
+            context,
+            kind="collection",
+            severity="warning",
+            rule=f"collection:{run.source}",
+            scope={"source": run.source},
+            period=day,
+            level="failed",
+            title=f"Collection of {run.source} failed",
+            message=f"{run.type} collection started {run.started_at:%Y-%m-%d %H:%M}Z failed: {run.error or '-'}",
+            data_through=run.data_through,
+        )
+
+
+def _interval(source: Source) -> timedelta:
+    expression = source.schedule
+    if expression.startswith("rate("):
+        count, unit = expression[5:-1].split()
+        return timedelta(**{unit.rstrip("s") + "s": int(count)})
+    return timedelta(days=1)  # cron schedules: assume at least daily
+
+
+def stale_sources(context: Context, latest: dict[str, CollectionRun]) -> Iterator[Alert]:
+    """A staleness alert per source whose last successful run or newest data is too old."""
+    for source in context.config.enabled_sources:
+        run = latest.get(source.name)
+        limit = max(STALE_AFTER, 2 * _interval(source))
+        last = run.finished_at if run else None
+        if last is not None and context.now - last <= limit:
+            continue
+        yield make_alert(
+            context,
+            kind="staleness",
+            severity="warning",
+            rule=f"staleness:{source.name}",
+            scope={"source": source.name},
+            period=context.now.date().isoformat(),
+            level="stale",
+            title=f"No fresh data from {source.name}",
+            message=_stale_message(source, last, limit),
+            data_through=run.data_through if run else None,
+        )
+
+
+def _stale_message(source: Source, last: datetime | None, limit: timedelta) -> str:
+    when = f"last succeeded {last:%Y-%m-%d %H:%M}Z" if last else "has never succeeded"
+    return f"{source.type} source {source.name} {when}; expected at least every {limit} ({source.schedule})."

@@ -1,0 +1,138 @@
+"""The evaluate function on moto: thresholds crossed become one alert each, once; runs raise and resolve alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from spendwatch.aggregates import PeriodTotals
+from spendwatch.models import CostItem
+from spendwatch.runs import CollectionRun
+from spendwatch.store import to_item
+
+from tests.integration.conftest import LambdaContext, call_api, store, write_config
+
+CONFIG = """
+currency = "USD"
+timezone = "UTC"
+[[sources]]
+name = "s"
+type = "focus"
+path = "s3://bucket/prefix/"
+schedule = "rate(6 hours)"
+[[budgets]]
+name = "total"
+amount = "100.00"
+period = "month"
+thresholds = ["50%", "80%", "100%", "$10"]
+"""
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def env(aws_env: dict[str, Any]) -> dict[str, Any]:
+    write_config(aws_env, CONFIG)
+    return aws_env
+
+
+def _spend(amount: str) -> dict[str, Any]:
+    """Replace today's totals of source "s" and return the stream record that write produces."""
+    totals = PeriodTotals()
+    totals.add(
+        CostItem(
+            ProviderName="AWS",
+            ServiceName="EC2",
+            BilledCost=Decimal(amount),
+            BillingCurrency="USD",
+            ChargePeriodStart=TODAY,
+            ChargePeriodEnd=TODAY + timedelta(days=1),
+            x_source="s",
+            x_collected_at=TODAY,
+        )
+    )
+    day = TODAY.date().isoformat()
+    store().replace_day_totals("s", {day: totals})
+    image = {"pk": f"AGG#D#{day[:7]}", "sk": f"s#{day}", "item_type": "agg_day", "source": "s", "period": day}
+    return _record(image)
+
+
+def _record(image: dict[str, Any], event: str = "INSERT") -> dict[str, Any]:
+    return {
+        "eventID": "1",
+        "eventName": event,
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {"NewImage": to_item(image), "SequenceNumber": "1", "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+
+
+def _run_record(status: str, error: str | None = None) -> dict[str, Any]:
+    run = CollectionRun(
+        run_id=status,
+        source="s",
+        type="focus",
+        status=status,
+        started_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
+        error=error,
+    )
+    image = {**run.model_dump(mode="json"), "pk": "RUN", "sk": f"x#{status}", "item_type": "run"}
+    return _record({k: v for k, v in image.items() if v is not None}, "MODIFY")
+
+
+def _evaluate(*records: dict[str, Any]) -> dict[str, Any]:
+    from alert.evaluate import handler
+
+    result: dict[str, Any] = handler({"Records": list(records)}, LambdaContext())
+    return result
+
+
+def _alerts() -> list[dict[str, Any]]:
+    return [a.model_dump(mode="json") for a in store().alerts()]
+
+
+def test_each_threshold_crossed_alerts_once(env: dict[str, Any]) -> None:
+    assert _evaluate(_spend("85.00")) == {"batchItemFailures": []}
+
+    alerts = _alerts()
+    assert sorted(a["level"] for a in alerts) == ["$10", "50%", "80%"]
+    assert {a["kind"] for a in alerts} == {"budget"}
+    by_level = {a["level"]: a for a in alerts}
+    assert by_level["80%"]["severity"] == "warning" and by_level["50%"]["severity"] == "info"
+    assert "85.00 USD spent of 100.00 USD" in by_level["80%"]["message"]
+
+    _evaluate(_spend("85.00"))  # the same data again: nothing new
+    assert len(_alerts()) == 3
+
+    _evaluate(_spend("120.00"))  # escalation: only the next level is new
+    levels = sorted(a["level"] for a in _alerts())
+    assert levels == ["$10", "100%", "50%", "80%"]
+    assert {a["severity"] for a in _alerts() if a["level"] == "100%"} == {"critical"}
+
+
+def test_failed_run_alerts_and_a_later_success_resolves(env: dict[str, Any]) -> None:
+    _evaluate(_run_record("failed", "cannot list s3://bucket/prefix/"))
+    _evaluate(_run_record("failed", "again"))  # same source, same day: still one alert
+    alerts = _alerts()
+    assert [(a["kind"], a["status"]) for a in alerts] == [("collection", "open")]
+    assert "cannot list" in alerts[0]["message"]
+
+    _evaluate(_run_record("succeeded"))
+    assert [a["status"] for a in _alerts()] == ["resolved"]
+
+
+def test_staleness_check_on_schedule(env: dict[str, Any]) -> None:
+    from alert.evaluate import handler
+
+    handler({"detail-type": "Scheduled Event", "detail": {"check": "staleness"}}, LambdaContext())
+    alerts = _alerts()
+    assert [(a["kind"], a["scope"]) for a in alerts] == [("staleness", {"source": "s"})]
+    assert "has never succeeded" in alerts[0]["message"]
+
+
+def test_unreadable_records_are_skipped(env: dict[str, Any]) -> None:
+    broken = {"eventID": "9", "dynamodb": {"NewImage": {"item_type": {"S": "agg_day"}}}}
+    assert _evaluate(broken, _spend("60.00")) == {"batchItemFailures": []}
+    assert sorted(a["level"] for a in _alerts()) == ["$10", "50%"]
+    assert call_api("/health", token=None)[0] == 200
