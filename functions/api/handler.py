@@ -12,7 +12,7 @@ from spendwatch.store import StoreError
 
 from api import auth
 from api.errors import ApiError, error_response
-from api.routes import budgets, collections, costs, usage
+from api.routes import alerts, budgets, collections, costs, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
@@ -23,6 +23,7 @@ app.include_router(costs.router)
 app.include_router(collections.router)
 app.include_router(usage.router)
 app.include_router(budgets.router)
+app.include_router(alerts.router)
 
 
 @app.get("/health", summary="Liveness (no authentication)", tags=["meta"])

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from spendwatch.alerts import Alert
 
 Money = str  # a decimal string such as "12.34"; never a float
 
@@ -161,4 +162,13 @@ class BudgetPage(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     items: list[BudgetOut]
+    next_token: str | None
+
+
+class AlertPage(BaseModel):
+    """A page of alerts."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[Alert]
     next_token: str | None

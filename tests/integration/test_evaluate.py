@@ -136,3 +136,34 @@ def test_unreadable_records_are_skipped(env: dict[str, Any]) -> None:
     assert _evaluate(broken, _spend("60.00")) == {"batchItemFailures": []}
     assert sorted(a["level"] for a in _alerts()) == ["$10", "50%"]
     assert call_api("/health", token=None)[0] == 200
+
+
+def test_alerts_api_lists_acknowledges_snoozes_and_resolves(env: dict[str, Any]) -> None:
+    _evaluate(_spend("85.00"))
+    status, page = call_api("/v1/alerts", {"status": "open", "kind": "budget"})
+    assert status == 200 and len(page["items"]) == 3
+    first = page["items"][0]
+    assert {"id", "kind", "severity", "status", "scope", "title", "message", "drivers", "data_through"} <= set(first)
+
+    status, acked = call_api(f"/v1/alerts/{first['id']}/ack", method="POST")
+    assert status == 200 and acked["status"] == "acknowledged"
+    assert len(call_api("/v1/alerts", {"status": "open"})[1]["items"]) == 2
+
+    second = page["items"][1]["id"]
+    status, snoozed = call_api(f"/v1/alerts/{second}/snooze", method="POST", body={"hours": 2})
+    assert status == 200 and snoozed["status"] == "snoozed" and snoozed["snoozed_until"]
+    assert (
+        call_api(f"/v1/alerts/{second}/snooze", method="POST", body={"hours": 2, "until": "2030-01-01T00:00:00Z"})[0]
+        == 422
+    )
+    assert call_api(f"/v1/alerts/{second}/snooze", method="POST", body={"until": "2020-01-01T00:00:00Z"})[0] == 422
+
+    assert call_api(f"/v1/alerts/{second}/resolve", method="POST")[1]["status"] == "resolved"
+    assert call_api(f"/v1/alerts/{second}/ack", method="POST")[0] == 409
+    assert call_api(f"/v1/alerts/{'0' * 32}/ack", method="POST")[0] == 404
+    assert call_api("/v1/alerts", {"status": "lost"})[0] == 400
+
+    status, one = call_api("/v1/alerts", {"limit": "2"})
+    assert len(one["items"]) == 2 and one["next_token"]
+    status, two = call_api("/v1/alerts", {"limit": "2", "next_token": one["next_token"]})
+    assert len(two["items"]) == 1 and two["next_token"] is None

@@ -1,0 +1,109 @@
+"""Alerts: GET /v1/alerts, POST /v1/alerts/{id}/ack, /snooze and /resolve."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from spendwatch.alerts import Alert, AlertKind, AlertStatus
+
+from api import deps
+from api.errors import ApiError
+from api.schemas import AlertPage
+
+router = Router()
+AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+MAX_SNOOZE = timedelta(days=90)
+
+
+class SnoozeRequest(BaseModel):
+    """How long to snooze: ``hours`` from now, or ``until`` a moment."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    hours: Annotated[float | None, Field(gt=0, le=MAX_SNOOZE.total_seconds() / 3600)] = None
+    until: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> SnoozeRequest:
+        if (self.hours is None) == (self.until is None):
+            raise ValueError("give exactly one of hours or until")
+        return self
+
+
+def effective(alert: Alert, now: datetime) -> Alert:
+    """A snooze that has run out reads as open again."""
+    if alert.status == "snoozed" and alert.snoozed_until and alert.snoozed_until <= now:
+        return alert.model_copy(update={"status": "open", "snoozed_until": None})
+    return alert
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("alerts:"))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "invalid_parameter", "next_token is not a token this API issued") from exc
+
+
+@router.get("/v1/alerts", summary="Alerts, newest first", tags=["alerts"])
+def list_alerts(
+    status: Annotated[AlertStatus | None, Query()] = None,
+    kind: Annotated[AlertKind | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    next_token: Annotated[str | None, Query(max_length=64)] = None,
+) -> AlertPage:
+    """Alerts filtered by status and kind."""
+    now = datetime.now(UTC)
+    alerts = [effective(a, now) for a in deps.store().alerts()]
+    chosen = [a for a in alerts if (status is None or a.status == status) and (kind is None or a.kind == kind)]
+    chosen.sort(key=lambda a: (a.created_at, a.id), reverse=True)
+    offset = _offset(next_token)
+    page = chosen[offset : offset + limit]
+    more = offset + limit < len(chosen)
+    token = base64.urlsafe_b64encode(f"alerts:{offset + limit}".encode()).decode() if more else None
+    return AlertPage(items=page, next_token=token)
+
+
+def _change(
+    alert_id: str, status: Literal["acknowledged", "snoozed", "resolved"], until: datetime | None = None
+) -> Alert:
+    store = deps.store()
+    alert = store.get_alert(alert_id)
+    if alert is None:
+        raise ApiError(404, "not_found", f"no alert {alert_id}")
+    if alert.status == "resolved" and status != "resolved":
+        raise ApiError(409, "conflict", "the alert is resolved")
+    now = datetime.now(UTC)
+    changes = {"status": status, "updated_at": now.isoformat(), "snoozed_until": until.isoformat() if until else None}
+    store.update_alert(alert_id, changes)
+    return alert.model_copy(update={"status": status, "updated_at": now, "snoozed_until": until})
+
+
+@router.post("/v1/alerts/<alert_id>/ack", summary="Acknowledge an alert", tags=["alerts"])
+def acknowledge(alert_id: AlertId) -> Alert:
+    """Someone is on it."""
+    return _change(alert_id, "acknowledged")
+
+
+@router.post("/v1/alerts/<alert_id>/resolve", summary="Resolve an alert", tags=["alerts"])
+def resolve(alert_id: AlertId) -> Alert:
+    """It is dealt with."""
+    return _change(alert_id, "resolved")
+
+
+@router.post("/v1/alerts/<alert_id>/snooze", summary="Snooze an alert", tags=["alerts"])
+def snooze(alert_id: AlertId, request: SnoozeRequest) -> Alert:
+    """Quiet until a moment (at most 90 days ahead)."""
+    now = datetime.now(UTC)
+    until = request.until or now + timedelta(hours=request.hours or 0)
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    if not now < until <= now + MAX_SNOOZE:
+        raise ApiError(422, "invalid_body", "until must be in the future and at most 90 days ahead")
+    return _change(alert_id, "snoozed", until)
