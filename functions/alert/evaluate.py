@@ -23,6 +23,8 @@ def _read_records(context: Context, records: list[dict[str, Any]]) -> None:
             image = from_item(record["dynamodb"]["NewImage"])
             if image["item_type"] == "agg_day":
                 context.affected_days.add(date.fromisoformat(image["period"]))
+            elif image["item_type"] == "budget":
+                context.budgets_changed = True
             elif image["item_type"] == "run":
                 finished = CollectionRun.model_validate(
                     {k: v for k, v in image.items() if k not in ("pk", "sk", "item_type", "expires_at")}

@@ -167,3 +167,15 @@ def test_alerts_api_lists_acknowledges_snoozes_and_resolves(env: dict[str, Any])
     assert len(one["items"]) == 2 and one["next_token"]
     status, two = call_api("/v1/alerts", {"limit": "2", "next_token": one["next_token"]})
     assert len(two["items"]) == 1 and two["next_token"] is None
+
+
+def test_a_budget_created_over_the_api_is_evaluated_from_its_stream_record(env: dict[str, Any]) -> None:
+    _spend("30.00")
+    status, budget = call_api(
+        "/v1/budgets", method="POST", body={"name": "small", "amount": "40", "thresholds": ["50%", "70%", "90%"]}
+    )
+    assert status == 201
+    record = _record({"pk": "BUDGET", "sk": budget["id"], "item_type": "budget", "id": budget["id"]})
+    _evaluate(record)
+    small = sorted(a["level"] for a in _alerts() if a["rule"] == f"budget:{budget['id']}")
+    assert small == ["50%", "70%"]

@@ -24,6 +24,7 @@ class Context:
     config: Config
     now: datetime
     affected_days: set[date] = field(default_factory=set)
+    budgets_changed: bool = False
     failed_runs: list[CollectionRun] = field(default_factory=list)
     succeeded_runs: list[CollectionRun] = field(default_factory=list)
     _days: dict[str, list[tuple[str, PeriodTotals]]] = field(default_factory=dict)

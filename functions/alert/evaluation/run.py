@@ -52,7 +52,7 @@ def resolve_recovered(context: Context, outcome: Outcome) -> None:
 def on_changes(context: Context, project: budget_rules.Projector | None = None) -> Outcome:
     """Evaluate after new daily totals or collection runs arrived."""
     outcome = Outcome()
-    if context.affected_days:
+    if context.affected_days or context.budgets_changed:
         write(context, budget_rules.evaluate(context, all_budgets(context), project), outcome)
     write(context, health.failed_runs(context), outcome)
     resolve_recovered(context, outcome)
