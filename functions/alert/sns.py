@@ -97,7 +97,7 @@ def subject(alert: Alert) -> str:
 
 
 def budget_name(alert: Alert) -> str | None:
-    """The budget a budget or forecast alert is about, from its rule (``budget:<name>:...``)."""
+    """The budget a budget or forecast alert is about: the id in its rule (``budget:<id>``, e.g. ``config-total``)."""
     parts = alert.rule.split(":")
     if alert.kind in ("budget", "forecast") and len(parts) > 1 and parts[0] in ("budget", "forecast"):
         return parts[1] or None

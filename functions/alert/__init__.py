@@ -1,0 +1,1 @@
+"""Alert functions: evaluation (cost aggregates -> alert items) and delivery (alert items -> Slack and SNS)."""
