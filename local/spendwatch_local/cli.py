@@ -47,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--port", type=_port, default=8321, help="API port (default 8321; 0 picks a free one)")
     local.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     local.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
-    local.add_argument("--demo", action="store_true", help="add the demo dataset (a public FOCUS sample)")
+    local.add_argument(
+        "--demo",
+        action="store_true",
+        help="add the demo data: a public FOCUS sample, and 120 days of AWS, DigitalOcean and Kubernetes costs "
+        "read by the real collectors from local stand-ins of those APIs",
+    )
     local.add_argument("-v", "--verbose", action="store_true", help="show the functions' INFO logs")
 
     collect = commands.add_parser(

@@ -35,12 +35,17 @@ def functions_dir() -> Path:
     return folder
 
 
-def load_handler(entry: str) -> Handler:
-    """Import ``package.module.attribute`` from the functions folder, as Lambda resolves its handler setting."""
+def add_functions_path() -> str:
+    """Put the functions folder at the front of ``sys.path`` (where Lambda puts a function's code) and return it."""
     folder = str(functions_dir())
     if folder not in sys.path:
-        # Lambda puts the function's code at the front of sys.path; do the same.
         sys.path.insert(0, folder)
+    return folder
+
+
+def load_handler(entry: str) -> Handler:
+    """Import ``package.module.attribute`` from the functions folder, as Lambda resolves its handler setting."""
+    folder = add_functions_path()
     module_name, _, attribute = entry.rpartition(".")
     try:
         module = importlib.import_module(module_name)

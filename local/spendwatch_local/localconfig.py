@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +11,33 @@ from spendwatch.config import Config, ConfigError, parse_config
 from spendwatch.resources import ENV_CONFIG
 
 from spendwatch_local import tomlout
+from spendwatch_local.demo_data import DEMO_DAYS
+from spendwatch_local.demo_shapes import CLUSTER
 
 DEFAULT_CONFIG = "spendwatch.toml"
 STATE_DIR = ".spendwatch"  # gitignored; what the runtime generates lives here
 EFFECTIVE_CONFIG = "config.toml"
 DEMO_SOURCE = "demo-focus"
+DEMO_AWS = "demo-aws"
+DEMO_DO = "demo-do"
+DEMO_K8S = "demo-k8s"
 DEMO_PREFIX = "demo/focus/"
 DEMO_SCHEDULE = "rate(1 day)"
+# Collectors read the trailing lookback_days up to and including today; the history ends yesterday, so one day
+# more reaches its first day.
+DEMO_LOOKBACK_DAYS = DEMO_DAYS + 1
+
+
+@dataclass(frozen=True)
+class DemoUrls:
+    """Where the demo's fake DigitalOcean and OpenCost servers listen."""
+
+    digitalocean: str
+    opencost: str
+
+
+# The fakes' ports are known only once they listen; until then names and schedules are checked with this stand-in.
+PENDING_URLS = DemoUrls("http://127.0.0.1", "http://127.0.0.1")
 
 
 class MissingConfigError(ConfigError):
@@ -42,15 +63,33 @@ def read_config(path: Path, allow_missing: bool = False, hint: str = "") -> Conf
 
 
 def demo_source(bucket: str) -> dict[str, Any]:
-    """The source that collects the demo dataset from the local bucket."""
+    """The source that collects the demo FOCUS sample from the local bucket."""
     return {"name": DEMO_SOURCE, "type": "focus", "path": f"s3://{bucket}/{DEMO_PREFIX}", "schedule": DEMO_SCHEDULE}
 
 
-def with_demo(config: Config, bucket: str) -> Config:
-    """The config with the demo source added, validated like any config file."""
+def demo_sources(bucket: str, urls: DemoUrls) -> list[dict[str, Any]]:
+    """Every demo source: the FOCUS sample, then Cost Explorer (moto), DigitalOcean and OpenCost (the fakes)."""
+    common = {"schedule": DEMO_SCHEDULE, "lookback_days": DEMO_LOOKBACK_DAYS}
+    return [
+        demo_source(bucket),
+        {"name": DEMO_AWS, "type": "aws_ce", **common},
+        {"name": DEMO_DO, "type": "digitalocean", "url": urls.digitalocean, **common},
+        {
+            "name": DEMO_K8S,
+            "type": "opencost",
+            "url": urls.opencost,
+            "aggregate": "namespace",
+            "cluster": CLUSTER,
+            **common,
+        },
+    ]
+
+
+def with_demo(config: Config, bucket: str, urls: DemoUrls = PENDING_URLS) -> Config:
+    """The config with the demo sources added, validated like any config file."""
     data = config.model_dump(mode="json")
-    data["sources"] = [*data.get("sources", []), demo_source(bucket)]
-    return parse_config(tomlout.dumps(data), "effective config (your config + demo source)")
+    data["sources"] = [*data.get("sources", []), *demo_sources(bucket, urls)]
+    return parse_config(tomlout.dumps(data), "effective config (your config + demo sources)")
 
 
 def write_effective(config: Config, directory: Path) -> Path:

@@ -7,8 +7,9 @@ import os
 import secrets
 import shlex
 import threading
+import time
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from spendwatch_local import localconfig
 from spendwatch_local.aws import AwsEndpoint, AwsSetupError, LocalResources, provision, resource_names, start_aws
 from spendwatch_local.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console
 from spendwatch_local.demo import upload_demo
+from spendwatch_local.demo_providers import (
+    DEMO_DO_TOKEN,
+    DO_TOKEN_ENV,
+    DemoProviderError,
+    DemoProviders,
+    use_demo_token,
+)
 from spendwatch_local.functions import FunctionLoadError, LocalFunction
 from spendwatch_local.runs import fire_collection, summary_line
 from spendwatch_local.schedule import Schedule, ScheduleError, parse_schedule
@@ -50,6 +58,7 @@ class _Plan:
     schedules: dict[str, Schedule]
     table: str
     bucket: str
+    base: Config  # the user's own config, before the demo sources
 
 
 def function_environment(environ: MutableMapping[str, str], verbose: bool) -> None:
@@ -63,6 +72,7 @@ def function_environment(environ: MutableMapping[str, str], verbose: bool) -> No
 
 def run_local(options: LocalOptions, console: Console, logger: Logger, stop: threading.Event) -> int:
     """Run until ``stop`` is set (by SIGINT or SIGTERM); the exit code is 0 on a clean stop."""
+    started = time.monotonic()
     try:
         plan = _plan(options, os.environ)
     except (ConfigError, ScheduleError) as exc:
@@ -70,8 +80,8 @@ def run_local(options: LocalOptions, console: Console, logger: Logger, stop: thr
         return EXIT_USAGE
     try:
         with contextlib.ExitStack() as cleanup:
-            return _serve(options, plan, stop, cleanup, console, logger)
-    except (AwsSetupError, FunctionLoadError, ConfigError) as exc:
+            return _serve(options, plan, stop, cleanup, console, logger, started)
+    except (AwsSetupError, FunctionLoadError, ConfigError, OSError) as exc:
         console.error(str(exc))
         return EXIT_FAILED
 
@@ -82,6 +92,7 @@ def _plan(options: LocalOptions, environ: MutableMapping[str, str]) -> _Plan:
         path, allow_missing=options.demo, hint="; or try the demo: spendwatch local --demo"
     )
     table, bucket = resource_names(environ)
+    base = config
     if options.demo:
         config = localconfig.with_demo(config, bucket)
     schedules: dict[str, Schedule] = {}
@@ -90,7 +101,7 @@ def _plan(options: LocalOptions, environ: MutableMapping[str, str]) -> _Plan:
             schedules[source.name] = parse_schedule(source.schedule)
         except ScheduleError as exc:
             raise ScheduleError(f"source {source.name!r}: {exc}") from exc
-    return _Plan(config, path, schedules, table, bucket)
+    return _Plan(config, path, schedules, table, bucket, base)
 
 
 @dataclass(frozen=True)
@@ -99,9 +110,20 @@ class _Backend:
 
     aws: AwsEndpoint
     created: LocalResources
+    config: Config
     config_file: Path
     collect: LocalFunction
     api: LocalFunction
+    demo: _Demo | None = None
+
+
+@dataclass(frozen=True)
+class _Demo:
+    """The demo's providers, and what another shell needs to collect from them."""
+
+    providers: DemoProviders
+    urls: localconfig.DemoUrls
+    exports: dict[str, str] = field(default_factory=dict)
 
 
 def _start_backend(options: LocalOptions, plan: _Plan, cleanup: contextlib.ExitStack) -> _Backend:
@@ -109,9 +131,12 @@ def _start_backend(options: LocalOptions, plan: _Plan, cleanup: contextlib.ExitS
     aws = start_aws(environ)
     cleanup.callback(aws.stop)
     created = provision(plan.table, plan.bucket, aws.region)
+    config, demo = plan.config, None
     if options.demo:
         upload_demo(boto3.client("s3", region_name=aws.region), plan.bucket)
-        config_file = localconfig.write_effective(plan.config, Path.cwd())
+        demo = _start_demo(environ, cleanup)
+        config = localconfig.with_demo(plan.base, plan.bucket, demo.urls)
+        config_file = localconfig.write_effective(config, Path.cwd())
     else:
         config_file = plan.user_config.resolve()
     _export_function_settings(environ, created, config_file)
@@ -119,7 +144,18 @@ def _start_backend(options: LocalOptions, plan: _Plan, cleanup: contextlib.ExitS
     collect, api = LocalFunction("collect", aws.region), LocalFunction("api", aws.region)
     collect.load()
     api.load()
-    return _Backend(aws, created, config_file, collect, api)
+    return _Backend(aws, created, config, config_file, collect, api, demo)
+
+
+def _start_demo(environ: MutableMapping[str, str], cleanup: contextlib.ExitStack) -> _Demo:
+    """Serve the demo history from the fake providers (stopped on the way out)."""
+    token_is_ours = use_demo_token(environ)
+    providers = DemoProviders(utc_now().date(), environ[DO_TOKEN_ENV])
+    urls = providers.start()
+    cleanup.callback(providers.stop)
+    # Only the demo's own token is printed: a token the user exported is theirs, and their shell has it already.
+    exports = {DO_TOKEN_ENV: DEMO_DO_TOKEN} if token_is_ours else {}
+    return _Demo(providers, urls, exports)
 
 
 def _serve(
@@ -129,6 +165,7 @@ def _serve(
     cleanup: contextlib.ExitStack,
     console: Console,
     logger: Logger,
+    started: float,
 ) -> int:
     token_from_env = bool(os.environ.get(resources.ENV_API_TOKEN))
     backend = _start_backend(options, plan, cleanup)
@@ -141,6 +178,7 @@ def _serve(
     _print_setup(console, backend, options.demo)
 
     def fire(source: str, fired_at: datetime, prefix: str = "") -> None:
+        _prepare_demo(backend, source, console, prefix)
         _fire_and_report(backend.collect, source, fired_at, console, logger, prefix)
 
     started_at = utc_now()
@@ -154,7 +192,8 @@ def _serve(
     scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
     scheduler.start()
     cleanup.callback(scheduler.stop)
-    _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env)
+    elapsed = time.monotonic() - started
+    _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env, elapsed)
     stop.wait()
     console.line("spendwatch: stopping")
     return EXIT_OK
@@ -168,6 +207,16 @@ def _export_function_settings(environ: MutableMapping[str, str], created: LocalR
     environ[resources.ENV_CONFIG] = str(config_file)
     environ[resources.ENV_API_AUTH] = "bearer"
     environ[resources.ENV_API_TOKEN] = environ.get(resources.ENV_API_TOKEN) or secrets.token_urlsafe(24)
+
+
+def _prepare_demo(backend: _Backend, source: str, console: Console, prefix: str) -> None:
+    """Queue the demo's Cost Explorer answer before its source collects; without it the run reads no days."""
+    if backend.demo is None or source != localconfig.DEMO_AWS:
+        return
+    try:
+        backend.demo.providers.prepare(backend.config.source(source), backend.config, backend.aws.url, utc_now())
+    except DemoProviderError as exc:
+        console.line(f"{prefix}collect {source}: {exc}; it will read no days")
 
 
 def _fire_and_report(
@@ -188,27 +237,38 @@ def _print_setup(console: Console, backend: _Backend, demo: bool) -> None:
     kind = "embedded moto server" if aws.embedded else "external endpoint"
     console.line(f"spendwatch local: AWS at {aws.url} ({kind}), region {aws.region}")
     console.line(f"  table {created.table}, bucket {created.bucket}, topic {created.topic_arn}")
-    console.line(f"  config {config_file}" + (" (your config + the demo source)" if demo else ""))
-    if demo:
-        console.line(f"  demo dataset in s3://{created.bucket}/{localconfig.DEMO_PREFIX}")
+    console.line(f"  config {config_file}" + (" (your config + the demo sources)" if demo else ""))
+    if backend.demo is not None:
+        _print_demo(console, backend.demo, created.bucket)
     exports = {
         "AWS_ENDPOINT_URL": aws.url,
         "AWS_DEFAULT_REGION": aws.region,
         resources.ENV_TABLE: created.table,
         resources.ENV_BUCKET: created.bucket,
         resources.ENV_CONFIG: str(config_file),
+        **(backend.demo.exports if backend.demo is not None else {}),
     }
     console.line("  to run `spendwatch collect SOURCE` against it from another shell:")
     console.line("    export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in exports.items()))
 
 
-def _print_ready(console: Console, host: str, port: int, token: str, token_from_env: bool) -> None:
+def _print_demo(console: Console, demo: _Demo, bucket: str) -> None:
+    history = demo.providers.history
+    first, last = min(c.day for c in history), max(c.day for c in history)
+    console.line(f"  demo: FOCUS sample in s3://{bucket}/{localconfig.DEMO_PREFIX} ({localconfig.DEMO_SOURCE})")
+    console.line(f"  demo: {first}..{last} read by the real collectors from")
+    console.line(f"        Cost Explorer on the moto server ({localconfig.DEMO_AWS}),")
+    console.line(f"        a fake DigitalOcean API at {demo.urls.digitalocean} ({localconfig.DEMO_DO}),")
+    console.line(f"        a fake OpenCost at {demo.urls.opencost} ({localconfig.DEMO_K8S})")
+
+
+def _print_ready(console: Console, host: str, port: int, token: str, token_from_env: bool, elapsed: float) -> None:
     shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - only for display
     shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
     base = f"http://{shown_host}:{port}"
     shown_token = f"${resources.ENV_API_TOKEN}" if token_from_env else token
     note = f"token from {resources.ENV_API_TOKEN}" if token_from_env else f"token {token}"
-    console.line(f"{READY} {base} ({note})")
+    console.line(f"{READY} {base} after {elapsed:.1f} s ({note})")
     console.line(f'  curl -H "Authorization: Bearer {shown_token}" "{base}/v1/costs?group_by=provider"')
     console.line(f"  dashboard: {base}/?token={shown_token}")
     console.line("  press Ctrl-C to stop")

@@ -1,1 +1,1 @@
-"""Local fake provider APIs for tests and the demo."""
+"""Fake provider APIs for the tests: the package's fakes (spendwatch_local.fakes) plus fixture-based data."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger
+
 from spendwatch_local.apigw import HttpRequest, MalformedResponseError, build_event, parse_response
 from spendwatch_local.server import respond
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from spendwatch.config import ConfigError, parse_config
+
 from spendwatch_local import localconfig, tomlout
 
 USER_CONFIG = """
@@ -49,11 +50,19 @@ def test_none_inside_a_list_cannot_be_written() -> None:
         tomlout.dumps({"list": [1, None]})
 
 
-def test_demo_source_is_added_to_the_user_config() -> None:
-    config = localconfig.with_demo(parse_config(USER_CONFIG), "spendwatch-data")
-    assert [s.name for s in config.enabled_sources] == ["do", "demo-focus"]
+def test_demo_sources_are_added_to_the_user_config() -> None:
+    urls = localconfig.DemoUrls(digitalocean="http://127.0.0.1:4001", opencost="http://127.0.0.1:4002")
+    config = localconfig.with_demo(parse_config(USER_CONFIG), "spendwatch-data", urls)
+    assert [s.name for s in config.enabled_sources] == ["do", "demo-focus", "demo-aws", "demo-do", "demo-k8s"]
     demo = config.source("demo-focus")
     assert (demo.type, demo.path, demo.schedule) == ("focus", "s3://spendwatch-data/demo/focus/", "rate(1 day)")
+    aws, do, k8s = (config.source(name) for name in ("demo-aws", "demo-do", "demo-k8s"))
+    assert (aws.type, do.type, k8s.type) == ("aws_ce", "digitalocean", "opencost")
+    assert (do.url, k8s.url) == (urls.digitalocean, urls.opencost)
+    assert (k8s.aggregate, k8s.cluster) == ("namespace", "demo-cluster")
+    assert {s.schedule for s in (aws, do, k8s)} == {"rate(1 day)"}
+    # One day more than the history: the collectors' windows end today, the history yesterday.
+    assert {s.lookback_days for s in (aws, do, k8s)} == {121}
     assert config.currency == "EUR"
     assert config.budgets[0].scope == {"provider": "AWS", "tag": {"team": "data"}}
 
@@ -65,8 +74,9 @@ def test_effective_config_file_reads_back_identically(tmp_path: Path) -> None:
     assert parse_config(written.read_text(encoding="utf-8")) == config
 
 
-def test_a_user_source_named_like_the_demo_is_a_clear_error() -> None:
-    clash = parse_config('[[sources]]\nname = "demo-focus"\ntype = "opencost"\n')
+@pytest.mark.parametrize("name", ["demo-focus", "demo-aws", "demo-do", "demo-k8s"])
+def test_a_user_source_named_like_a_demo_source_is_a_clear_error(name: str) -> None:
+    clash = parse_config(f'[[sources]]\nname = "{name}"\ntype = "opencost"\n')
     with pytest.raises(ConfigError, match="duplicate source names"):
         localconfig.with_demo(clash, "spendwatch-data")
 

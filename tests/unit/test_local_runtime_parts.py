@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger
+
 from spendwatch_local import cli
 from spendwatch_local.aws import isolate_from_real_aws
 from spendwatch_local.collect_cmd import UsageError, backfill_window
