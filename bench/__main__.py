@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from bench import cold_start, dynamodb_requests
+import importlib
+
+BENCHES = (
+    "cold_start",
+    "dynamodb_requests",
+    "writer_throughput",
+    "provider_requests",
+)
 
 
 def main() -> None:
-    """Cold starts first (fresh processes), then request counts on moto."""
-    cold_start.main()
-    print()
-    dynamodb_requests.main()
+    """Each benchmark in turn (cold starts first: they spawn fresh interpreters)."""
+    for name in BENCHES:
+        importlib.import_module(f"bench.{name}").main()
+        print()
 
 
 if __name__ == "__main__":
