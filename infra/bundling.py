@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spendwatch.resources import FUNCTIONS
+
 # Lambda's arm64 Python 3.11 runtime: only wheels built for it may go into an asset.
 PLATFORM = "manylinux2014_aarch64"
 IMPLEMENTATION = "cp"
@@ -165,6 +167,16 @@ def build_layer(project: Project, *, include_dependencies: bool = True, installe
     return layer
 
 
+def entry_modules(package: str) -> list[str]:
+    """Files (under ``functions/``) holding the handlers of ``package``: one package may serve several functions."""
+    modules = [
+        entry.rpartition(".")[0].replace(".", "/") + ".py"
+        for entry in FUNCTIONS.values()
+        if entry.startswith(f"{package}.")
+    ]
+    return modules or [f"{package}/handler.py"]
+
+
 def build_function(
     project: Project,
     name: str,
@@ -176,8 +188,9 @@ def build_function(
 ) -> Path:
     """Assemble one function's asset: its package, its own pinned extras if any, and the config file."""
     source = project.functions_dir / name
-    if not (source / "handler.py").is_file():
-        raise BundlingError(f"function {name!r}: {source / 'handler.py'} not found")
+    for module in entry_modules(name):
+        if not (project.functions_dir / module).is_file():
+            raise BundlingError(f"function {name!r}: {project.functions_dir / module} not found")
     asset = _fresh(project.build_dir / "functions" / name)
     # Heavy libraries only one function needs go in functions/<name>/requirements.txt, not in the shared layer.
     extras = source / "requirements.txt"

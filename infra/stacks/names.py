@@ -25,3 +25,12 @@ LOG_RETENTION: Final = logs.RetentionDays.ONE_MONTH
 # Accounts whose concurrency quota is still the initial 10 cannot reserve any: use -c collect_concurrency=none.
 COLLECT_RESERVED_CONCURRENCY: Final = 2
 ASYNC_RETRY_ATTEMPTS: Final = 2
+
+# Alerting. Delivery waits out Slack's Retry-After (up to a minute per message group) within one invocation.
+ALERT_EVALUATE_MEMORY_MB: Final = 512
+ALERT_EVALUATE_TIMEOUT_SECONDS: Final = 120
+ALERT_DELIVER_MEMORY_MB: Final = 256
+ALERT_DELIVER_TIMEOUT_SECONDS: Final = 300
+STALENESS_SCHEDULE: Final = "rate(1 hour)"
+# A failure record still in the queue after a day notifies again.
+FAILURE_AGE_ALARM_SECONDS: Final = 24 * 60 * 60

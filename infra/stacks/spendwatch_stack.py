@@ -10,6 +10,7 @@ from spendwatch.config import Config
 
 from infra.bundling import Assets
 from infra.stacks import names
+from infra.stacks.alerting import Alerting
 from infra.stacks.api import Api
 from infra.stacks.collection import Collection
 from infra.stacks.shared import common_layer
@@ -17,7 +18,7 @@ from infra.stacks.storage import Storage
 
 
 class SpendwatchStack(cdk.Stack):
-    """Storage, collection and the API, built from one validated config."""
+    """Storage, collection, the API and alerting, built from one validated config."""
 
     def __init__(
         self,
@@ -44,6 +45,9 @@ class SpendwatchStack(cdk.Stack):
         self.api = Api(
             self, "Api", settings=config.api, storage=self.storage, layer=layer, code=assets.functions["api"]
         )
+        self.alerting = Alerting(
+            self, "Alerting", config=config, storage=self.storage, layer=layer, code=assets.functions["alert"]
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -52,6 +56,7 @@ class SpendwatchStack(cdk.Stack):
         cdk.CfnOutput(self, "AlertsTopicArn", value=self.storage.topic.topic_arn)
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.collection.dead_letters.queue_url)
+        cdk.CfnOutput(self, "AlertFailureQueueUrl", value=self.alerting.failures.queue_url)
         if self.api.api_key is not None:
             # The key's value stays in API Gateway: aws apigateway get-api-key --api-key <id> --include-value
             cdk.CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)

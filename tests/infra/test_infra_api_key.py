@@ -96,7 +96,8 @@ def test_stage_throttle_follows_config(synth: Synthesised) -> None:
 
 
 def test_one_rule_per_enabled_source(synth: Synthesised) -> None:
-    expressions = sorted(r["Properties"]["ScheduleExpression"] for r in synth.resources("AWS::Events::Rule").values())
+    rules = [r for k, r in synth.resources("AWS::Events::Rule").items() if k.startswith("Collection")]
+    expressions = sorted(r["Properties"]["ScheduleExpression"] for r in rules)
     assert expressions == [
         "cron(0 */6 * * ? *)",
         "cron(0 3 * * ? *)",

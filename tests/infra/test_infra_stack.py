@@ -30,6 +30,11 @@ def _function(synth: Synthesised, handler: str) -> dict[str, Any]:
     return properties
 
 
+def _collection(synth: Synthesised, resource_type: str) -> dict[str, dict[str, Any]]:
+    """Resources of one type that the collection construct owns (alerting has queues, rules and policies too)."""
+    return {k: v for k, v in synth.resources(resource_type).items() if k.startswith("Collection")}
+
+
 def _transform(target: dict[str, Any], event: dict[str, Any]) -> Any:
     """Apply an EventBridge input transformer to ``event`` the way EventBridge does for a JSON template."""
     transformer = target["InputTransformer"]
@@ -166,7 +171,7 @@ def test_no_aws_managed_policies_are_attached(synth: Synthesised) -> None:
 
 
 def test_collect_has_a_dead_letter_queue_and_bounded_retries(synth: Synthesised) -> None:
-    (queue_id,) = synth.resources("AWS::SQS::Queue")
+    (queue_id,) = _collection(synth, "AWS::SQS::Queue")
     synth.template.has_resource_properties("AWS::SQS::Queue", {"SqsManagedSseEnabled": True})
     synth.template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig",
@@ -182,7 +187,7 @@ def test_collect_has_a_dead_letter_queue_and_bounded_retries(synth: Synthesised)
 
 
 def test_one_rule_per_enabled_source(synth: Synthesised) -> None:
-    rules = list(synth.resources("AWS::Events::Rule").values())
+    rules = list(_collection(synth, "AWS::Events::Rule").values())
     assert [r["Properties"]["ScheduleExpression"] for r in rules] == ["rate(6 hours)"]
     (target,) = rules[0]["Properties"]["Targets"]
     assert '"source":"focus-exports"' in target["InputTransformer"]["InputTemplate"]
@@ -191,7 +196,7 @@ def test_one_rule_per_enabled_source(synth: Synthesised) -> None:
 
 
 def test_rule_delivers_a_real_scheduled_event_naming_the_source(synth: Synthesised) -> None:
-    (rule,) = synth.resources("AWS::Events::Rule").values()
+    (rule,) = _collection(synth, "AWS::Events::Rule").values()
     (target,) = rule["Properties"]["Targets"]
     scheduled = {
         "version": "0",
@@ -222,7 +227,7 @@ def test_focus_prefix_is_readable_and_nothing_more(synth: Synthesised) -> None:
 
 
 def test_disabled_source_gets_no_access(synth: Synthesised) -> None:
-    policies = json.dumps(synth.resources("AWS::IAM::Policy"))
+    policies = json.dumps(_collection(synth, "AWS::IAM::Policy"))
     assert "secretsmanager" not in policies
     assert "ce:GetCostAndUsage" not in policies
 
