@@ -34,6 +34,7 @@ from spendwatch_local.runs import fire_collection, summary_line
 from spendwatch_local.schedule import Schedule, ScheduleError, parse_schedule
 from spendwatch_local.scheduler import Scheduler, utc_now
 from spendwatch_local.server import GatewayServer
+from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
 
 READY = "spendwatch is ready at"
 
@@ -187,6 +188,19 @@ def _serve(
             console.line("spendwatch: stopping")
             return EXIT_OK
         fire(source, started_at)
+    # The stream functions (alert evaluation and delivery) then catch up from the start of the stream (trim
+    # horizon, as the event sources start) and run as records arrive; started after the first collections so
+    # they don't compete with them for moto; a 1 s batching window instead of 5 s keeps the loop snappy.
+    poller = StreamPoller(
+        resources.STREAM_CONSUMERS,
+        function_handlers(resources.STREAM_CONSUMERS),
+        table=backend.created.table,
+        region=backend.aws.region,
+        logger=logger,
+        settings=PollerSettings(batching_window_seconds=1.0),
+    )
+    poller.start()
+    cleanup.callback(poller.stop)
     threading.Thread(target=server.serve_forever, name="spendwatch-api", daemon=True).start()
     cleanup.callback(server.shutdown)
     scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
