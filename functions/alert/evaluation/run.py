@@ -10,7 +10,7 @@ from spendwatch.budgets import StoredBudget, config_budget_id, from_record
 from spendwatch.runs import CollectionRun
 
 from alert.evaluation import budgets as budget_rules
-from alert.evaluation import health
+from alert.evaluation import health, spikes
 from alert.evaluation.context import Context
 
 
@@ -54,6 +54,8 @@ def on_changes(context: Context, project: budget_rules.Projector | None = None) 
     outcome = Outcome()
     if context.affected_days or context.budgets_changed:
         write(context, budget_rules.evaluate(context, all_budgets(context), project), outcome)
+    if context.affected_days:
+        write(context, spikes.evaluate(context), outcome)
     write(context, health.failed_runs(context), outcome)
     resolve_recovered(context, outcome)
     return outcome

@@ -1,0 +1,127 @@
+"""Spike and first-seen rules over recent affected days, at the broadest scope that explains the change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+from spendwatch.aggregates import PeriodTotals
+from spendwatch.alerts import Alert, Driver
+from spendwatch.detect import DEFAULT_CONFIG, detect_spike, explain_spike, first_seen, seen_values
+from spendwatch.detect.spike import SpikeResult
+from spendwatch.money import format_money
+
+from alert.evaluation.context import Context, make_alert
+
+# Backfilling a year must not page about every spike of that year: only recent days are judged.
+RECENT_DAYS = 14
+FIRST_SEEN_HISTORY = 60
+MIN_FIRST_SEEN_HISTORY = 14
+DRIVER_DIMENSIONS = ("provider", "service", "account", "region", "tenant")
+# Broadest first: a change the whole bill shows is reported once, at the top, with the services behind it.
+SCOPE_DIMENSIONS = ("provider", "service")
+
+Breakdown = dict[str, dict[str, Decimal]]
+
+
+def _breakdown(totals: PeriodTotals, currency: str) -> Breakdown:
+    found = totals.currencies.get(currency)
+    if found is None:
+        return {}
+    dims = [*DRIVER_DIMENSIONS, *(d for d in found.by if d.startswith("tag:"))]
+    return {dim: found.group(dim) for dim in dims if found.by.get(dim)}
+
+
+def _judged_days(context: Context) -> list[date]:
+    today = context.now.date()
+    return sorted(d for d in context.affected_days if today - timedelta(days=RECENT_DAYS) <= d <= today)
+
+
+def evaluate(context: Context) -> Iterator[Alert]:
+    """Spike alerts and first-seen alerts for the recent affected days."""
+    days = _judged_days(context)
+    if not days:
+        return
+    lookback = max(DEFAULT_CONFIG.lookback_days, FIRST_SEEN_HISTORY)
+    context.load(days[0] - timedelta(days=lookback), days[-1])
+    currency = context.config.currency
+    for day in days:
+        breakdowns = {d: _breakdown(context.day(d), currency) for d in context.history_days(day, lookback)}
+        today = _breakdown(context.day(day), currency)
+        yield from _spikes(context, day, today, breakdowns, currency)
+        yield from _first_seen(context, day, today, breakdowns, currency)
+
+
+def _spikes(
+    context: Context, day: date, today: Breakdown, history: dict[date, Breakdown], currency: str
+) -> Iterator[Alert]:
+    scopes: list[tuple[str, str]] = [("", "")]
+    scopes += [(dim, key) for dim in SCOPE_DIMENSIONS for key in sorted(today.get(dim, {}))]
+    explained: set[tuple[str, str]] = set()
+    for dimension, key in scopes:
+        if (dimension, key) in explained:
+            continue
+        series = [(d, _amount(b, dimension, key)) for d, b in history.items()] + [(day, _amount(today, dimension, key))]
+        result = detect_spike(series, day)
+        if not result.is_spike:
+            continue
+        drivers = explain_spike(result, today, history)
+        # The narrower scopes this alert already names as drivers are not alerted again.
+        explained.update((d.dimension, d.key) for d in drivers)
+        yield _spike_alert(context, result, dimension, key, drivers, currency)
+
+
+def _amount(breakdown: Breakdown, dimension: str, key: str) -> Decimal:
+    if not dimension:
+        return sum(breakdown.get("provider", {}).values(), Decimal(0))
+    return breakdown.get(dimension, {}).get(key, Decimal(0))
+
+
+def _spike_alert(
+    context: Context, result: SpikeResult, dimension: str, key: str, drivers: list[Driver], currency: str
+) -> Alert:
+    scope = {dimension: key} if dimension else {}
+    where = f"{dimension} {key}" if dimension else "total cost"
+    top = ", ".join(
+        f"{d.dimension} {d.key} ({format_money(d.expected)} → {format_money(d.actual)})" for d in drivers[:3]
+    )
+    return make_alert(
+        context,
+        kind="spike",
+        severity=result.severity or "warning",
+        rule=f"spike:{dimension or 'total'}",
+        scope=scope,
+        period=result.day.isoformat(),
+        level="spike",
+        title=f"Spike in {where} on {result.day.isoformat()}: {format_money(result.actual)} {currency}"
+        f" vs {format_money(result.expected or Decimal(0))} expected",
+        message=f"{result.reason}. Driven by {top or 'no single value'}.",
+        currency=currency,
+        actual=result.actual,
+        expected=result.expected,
+        drivers=drivers,
+    )
+
+
+def _first_seen(
+    context: Context, day: date, today: Breakdown, history: dict[date, Breakdown], currency: str
+) -> Iterator[Alert]:
+    with_data = [b for b in history.values() if b]
+    if len(with_data) < MIN_FIRST_SEEN_HISTORY:
+        return  # the first weeks of data would make everything look new
+    for found in first_seen(seen_values(with_data), today):
+        yield make_alert(
+            context,
+            kind="first_seen",
+            severity="info",
+            rule=f"first_seen:{found.dimension}",
+            scope={found.dimension: found.key},
+            period=day.isoformat(),
+            level="new",
+            title=f"New {found.dimension}: {found.key}",
+            message=f"{found.dimension} {found.key} cost {format_money(found.amount)} {currency} on {day.isoformat()}, "
+            f"the first time in the last {FIRST_SEEN_HISTORY} days.",
+            currency=currency,
+            actual=found.amount,
+        )
