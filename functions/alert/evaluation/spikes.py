@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
-from spendwatch.aggregates import PeriodTotals
+from spendwatch.aggregates import NONE_KEY, PeriodTotals
 from spendwatch.alerts import Alert, Driver
 from spendwatch.detect import DEFAULT_CONFIG, detect_spike, explain_spike, first_seen, seen_values
 from spendwatch.detect.spike import SpikeResult
@@ -66,10 +66,17 @@ def _spikes(
         result = detect_spike(series, day)
         if not result.is_spike:
             continue
-        drivers = explain_spike(result, today, history)
+        drivers = _useful(explain_spike(result, today, history, top=10))
         # The narrower scopes this alert already names as drivers are not alerted again.
         explained.update((d.dimension, d.key) for d in drivers)
         yield _spike_alert(context, result, dimension, key, drivers, currency)
+
+
+def _useful(drivers: list[Driver], top: int = 5) -> list[Driver]:
+    """Named values only ("(none)" explains nothing), the most specific dimensions first, biggest share first."""
+    order = {dim: n for n, dim in enumerate(("service", "provider", "account", "region"))}
+    named = [d for d in drivers if d.key != NONE_KEY]
+    return sorted(named, key=lambda d: (order.get(d.dimension, len(order)), -d.share))[:top]
 
 
 def _amount(breakdown: Breakdown, dimension: str, key: str) -> Decimal:
