@@ -46,7 +46,7 @@ def free_port() -> int:
 
 def clean_env() -> dict[str, str]:
     """The caller's env without anything that would point the runtime elsewhere."""
-    redirects = ("AWS_ENDPOINT_URL", "SPENDWATCH_", "POWERTOOLS_", "DIGITALOCEAN_", "OPENCOST_URL", "VERCEL_")
+    redirects = ("AWS_ENDPOINT_URL", "SPENDWATCH_", "POWERTOOLS_", "DIGITALOCEAN_", "OPENCOST_URL", "VERCEL_", "SLACK_")
     env = {name: value for name, value in os.environ.items() if not name.startswith(redirects)}
     env["SPENDWATCH_API_TOKEN"] = TOKEN
     return env
@@ -73,6 +73,18 @@ class Runtime:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def post(self, path: str, body: Any, token: str | None = TOKEN) -> tuple[int, Any]:
+        """POST a JSON body."""
+        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(), method="POST")
+        request.add_header("Content-Type", "application/json")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
@@ -116,14 +128,14 @@ def _wait_until_ready(runtime: Runtime, lines: queue.Queue[str | None]) -> None:
 
 
 @contextmanager
-def local_demo(workdir: Path) -> Iterator[Runtime]:
+def local_demo(workdir: Path, env: dict[str, str] | None = None) -> Iterator[Runtime]:
     """`spendwatch local --demo` in ``workdir`` (empty, so no spendwatch.toml is picked up), stopped on exit."""
     stderr_path = workdir / "stderr.log"
     with stderr_path.open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
             [spendwatch(), "local", "--demo", "--port", str(free_port())],
             cwd=workdir,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
