@@ -177,7 +177,7 @@ class Alerting(Construct):
         rule.add_target(
             targets.LambdaFunction(
                 self.evaluate.function,
-                event=scheduled_event({"check": "staleness"}),
+                event=scheduled_event(dict(resources.STALENESS_DETAIL)),
                 dead_letter_queue=self.failures,
                 retry_attempts=names.ASYNC_RETRY_ATTEMPTS,
                 # The next hourly check supersedes one that could not run in time.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from aws_cdk import aws_logs as logs
+from spendwatch import resources
 
 STACK_ID: Final = "Spendwatch"
 SERVICE_NAME: Final = "spendwatch"
@@ -31,6 +32,6 @@ ALERT_EVALUATE_MEMORY_MB: Final = 512
 ALERT_EVALUATE_TIMEOUT_SECONDS: Final = 120
 ALERT_DELIVER_MEMORY_MB: Final = 256
 ALERT_DELIVER_TIMEOUT_SECONDS: Final = 300
-STALENESS_SCHEDULE: Final = "rate(1 hour)"
+STALENESS_SCHEDULE: Final = resources.STALENESS_SCHEDULE
 # A failure record still in the queue after a day notifies again.
 FAILURE_AGE_ALARM_SECONDS: Final = 24 * 60 * 60

@@ -30,6 +30,7 @@ from spendwatch_local.demo_providers import (
     use_demo_token,
 )
 from spendwatch_local.functions import FunctionLoadError, LocalFunction
+from spendwatch_local.lambda_shapes import scheduled_event
 from spendwatch_local.runs import fire_collection, summary_line
 from spendwatch_local.schedule import Schedule, ScheduleError, parse_schedule
 from spendwatch_local.scheduler import Scheduler, utc_now
@@ -206,11 +207,31 @@ def _serve(
     scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
     scheduler.start()
     cleanup.callback(scheduler.stop)
+    staleness = _staleness_checks(backend.aws.region, started_at, logger)
+    staleness.start()
+    cleanup.callback(staleness.stop)
     elapsed = time.monotonic() - started
     _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env, elapsed)
     stop.wait()
     console.line("spendwatch: stopping")
     return EXIT_OK
+
+
+def _staleness_checks(region: str, started_at: datetime, logger: Logger) -> Scheduler:
+    """The evaluate function on its staleness schedule, as the deployed EventBridge rule invokes it."""
+    evaluate = LocalFunction("alert-evaluate", region)
+    evaluate.load()
+
+    def check(_name: str, fired_at: datetime) -> None:
+        event = scheduled_event("staleness", fired_at, region)
+        event["detail"] = dict(resources.STALENESS_DETAIL)
+        try:
+            evaluate.invoke(event)
+        except Exception:
+            # A failed check is retried by the next one, as the deployed rule's retries would.
+            logger.exception("staleness check failed")
+
+    return Scheduler({"staleness": parse_schedule(resources.STALENESS_SCHEDULE)}, check, started_at, logger)
 
 
 def _export_function_settings(environ: MutableMapping[str, str], created: LocalResources, config_file: Path) -> None:

@@ -89,3 +89,6 @@ ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=("agg_day"
 # MODIFY events (status, delivery state) never re-deliver.
 ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=("alert",), event_names=("INSERT",), batch_size=25)
 STREAM_CONSUMERS = (ALERT_EVALUATE, ALERT_DELIVER)
+# The evaluate function also runs on this schedule to find sources whose data has gone stale.
+STALENESS_SCHEDULE = "rate(1 hour)"
+STALENESS_DETAIL = {"check": "staleness"}
