@@ -12,13 +12,14 @@ from spendwatch.store import StoreError
 
 from api import auth
 from api.errors import ApiError, error_response
-from api.routes import alerts, budgets, collections, costs, usage
+from api.routes import alerts, budgets, collections, costs, projections, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
 VERSION = "1"
 
 app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(projections.router)
 app.include_router(costs.router)
 app.include_router(collections.router)
 app.include_router(usage.router)

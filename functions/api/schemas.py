@@ -172,3 +172,77 @@ class AlertPage(BaseModel):
 
     items: list[Alert]
     next_token: str | None
+
+
+class MoneyInterval(BaseModel):
+    """An amount with its prediction interval."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    amount: str
+    lower: str
+    upper: str
+
+
+class ProjectionPoint(BaseModel):
+    """One forecast day."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    period: date
+    amount: str
+    lower: str
+    upper: str
+
+
+class ProjectionGroup(BaseModel):
+    """One group's forecast."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    key: str
+    method: str
+    month_to_date: str
+    month_end: MoneyInterval
+    accuracy: dict[str, Any] | None = Field(description="This group's own backtested month-end error and coverage")
+    points: list[ProjectionPoint]
+
+
+class ProjectionsResponse(BaseModel):
+    """Forecasts per group."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    currency: str
+    interval: float
+    start: date
+    end: date
+    horizon_days: int
+    group_by: str | None
+    groups: list[ProjectionGroup]
+
+
+class BudgetSummary(BaseModel):
+    """A budget's standing in the summary."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    name: str
+    amount: str
+    status: BudgetStatus
+
+
+class SummaryResponse(BaseModel):
+    """Month to date, the same days last month, the projected month end and budget status."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    currency: str
+    month: str
+    month_to_date: str
+    same_period_last_month: str
+    change_pct: str | None
+    projected_month_end: MoneyInterval
+    accuracy: dict[str, Any] | None
+    budgets: list[BudgetSummary]

@@ -31,20 +31,21 @@ router = Router()
 BudgetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 
-def _all() -> list[StoredBudget]:
+def all_budgets() -> list[StoredBudget]:
+    """Budgets from spendwatch.toml and from the API."""
     config = deps.config()
     from_config = [StoredBudget(config_budget_id(b.name), b, "config") for b in config.budgets]
     return from_config + [from_record(r) for r in deps.store().budgets()]
 
 
 def _find(budget_id: str) -> StoredBudget:
-    for stored in _all():
+    for stored in all_budgets():
         if stored.id == budget_id:
             return stored
     raise ApiError(404, "not_found", f"no budget {budget_id}")
 
 
-def _status(stored: StoredBudget) -> BudgetStatus:
+def budget_status(stored: StoredBudget) -> BudgetStatus:
     """Spend so far in the current period of the budget, in its currency."""
     config = deps.config()
     budget = stored.budget
@@ -74,19 +75,19 @@ def _out(stored: StoredBudget, with_status: bool = True) -> BudgetOut:
         thresholds=budget.thresholds,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
-        status=_status(stored) if with_status else None,
+        status=budget_status(stored) if with_status else None,
     )
 
 
 def _check_name(name: str, except_id: str | None = None) -> None:
-    if any(s.budget.name == name and s.id != except_id for s in _all()):
+    if any(s.budget.name == name and s.id != except_id for s in all_budgets()):
         raise ApiError(409, "conflict", f"a budget named {name!r} exists already")
 
 
 @router.get("/v1/budgets", summary="Budgets with their current period's spend", tags=["budgets"])
 def list_budgets() -> BudgetPage:
     """Every budget: those in spendwatch.toml (read-only here) and those created over the API."""
-    return BudgetPage(items=[_out(s) for s in _all()], next_token=None)
+    return BudgetPage(items=[_out(s) for s in all_budgets()], next_token=None)
 
 
 @router.post("/v1/budgets", summary="Create a budget", tags=["budgets"])
