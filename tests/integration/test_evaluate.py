@@ -179,3 +179,40 @@ def test_a_budget_created_over_the_api_is_evaluated_from_its_stream_record(env: 
     _evaluate(record)
     small = sorted(a["level"] for a in _alerts() if a["rule"] == f"budget:{budget['id']}")
     assert small == ["50%", "70%"]
+
+
+def test_forecast_threshold_alerts_before_the_budget_is_crossed(env: dict[str, Any]) -> None:
+    history = {}
+    for n in range(90, 0, -1):
+        start = TODAY - timedelta(days=n)
+        totals = PeriodTotals()
+        totals.add(
+            CostItem(
+                ProviderName="AWS",
+                ServiceName="EC2",
+                BilledCost=Decimal("10.00"),
+                BillingCurrency="USD",
+                ChargePeriodStart=start,
+                ChargePeriodEnd=start + timedelta(days=1),
+                x_source="s",
+                x_collected_at=TODAY,
+            )
+        )
+        history[start.date().isoformat()] = totals
+    store().replace_day_totals("s", history)
+    spent = Decimal(10) * (TODAY.day - 1)
+    # A budget the month-to-date has not reached but a steady $10/day will: the forecast threshold fires.
+    amount = spent + Decimal(10) * 3
+    status, budget = call_api(
+        "/v1/budgets", method="POST", body={"name": "fc", "amount": f"{amount}", "thresholds": ["forecast:100%"]}
+    )
+    assert status == 201
+    _evaluate(_record({"pk": "BUDGET", "sk": budget["id"], "item_type": "budget", "id": budget["id"]}))
+
+    forecast = [a for a in _alerts() if a["kind"] == "forecast"]
+    days_left = (TODAY.replace(month=TODAY.month % 12 + 1, day=1, year=TODAY.year + TODAY.month // 12) - TODAY).days
+    if days_left > 3:
+        assert len(forecast) == 1, _alerts()
+        assert "crossed on" in forecast[0]["message"] and forecast[0]["level"] == "forecast:100%"
+    else:  # near the month's end the period cannot reach the amount: no forecast alert
+        assert forecast == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from spendwatch.alerts import Alert
@@ -12,13 +12,28 @@ from spendwatch.money import ZERO, format_money
 
 from alert.evaluation.context import Context, make_alert
 
-# (series, period_start, period_end, today) -> (projected, lower, upper, crossing day or None for the amount)
+# (history, period_start, period_end, today, amount) -> (projected, lower, upper, day the amount is crossed)
 Projector = Callable[
     [list[tuple[date, Decimal]], date, date, date, Decimal], tuple[Decimal, Decimal, Decimal, date | None]
 ]
+# Forecasts learn weekly rhythm and trend from this much history before the period.
+FORECAST_HISTORY_DAYS = 120
 
 
-def evaluate(context: Context, budgets: list[StoredBudget], project: Projector | None = None) -> Iterator[Alert]:
+def project_with_forecast(
+    history: list[tuple[date, Decimal]], start: date, end: date, today: date, amount: Decimal
+) -> tuple[Decimal, Decimal, Decimal, date | None]:
+    """The projections module's period spend and crossing day (imported on first use: NumPy is heavy)."""
+    from spendwatch.forecast import crossing_date, projected_period_spend
+
+    spend = projected_period_spend(history, start, end, today)
+    crossing = crossing_date(history, amount, start, end, today)
+    return spend.amount, spend.lower, spend.upper, crossing.day
+
+
+def evaluate(
+    context: Context, budgets: list[StoredBudget], project: Projector | None = project_with_forecast
+) -> Iterator[Alert]:
     """Alerts for every threshold the current period of each budget has crossed (or is forecast to cross)."""
     today = local_today(context.now, context.config.timezone)
     for stored in budgets:
@@ -28,11 +43,15 @@ def evaluate(context: Context, budgets: list[StoredBudget], project: Projector |
         series = context.series(budget.scope, currency, start, min(end, today))
         spent = sum((amount for _, amount in series), ZERO)
         label = period_label(budget.period, start)
+        history: list[tuple[date, Decimal]] | None = None
         for threshold in thresholds(budget):
             if not threshold.forecast and spent >= threshold.amount:
                 yield _actual(context, stored, threshold, spent, currency, label)
             elif threshold.forecast and project is not None and spent < threshold.amount:
-                projected, lower, upper, crossing = project(series, start, end, today, threshold.amount)
+                if history is None:
+                    first = start - timedelta(days=FORECAST_HISTORY_DAYS)
+                    history = context.series(budget.scope, currency, first, min(end, today))
+                projected, lower, upper, crossing = project(history, start, end, today, threshold.amount)
                 if projected >= threshold.amount:
                     yield _forecast(context, stored, threshold, (projected, lower, upper), crossing, currency, label)
 

@@ -49,7 +49,9 @@ def resolve_recovered(context: Context, outcome: Outcome) -> None:
             outcome.resolved.append(alert.id)
 
 
-def on_changes(context: Context, project: budget_rules.Projector | None = None) -> Outcome:
+def on_changes(
+    context: Context, project: budget_rules.Projector | None = budget_rules.project_with_forecast
+) -> Outcome:
     """Evaluate after new daily totals or collection runs arrived."""
     outcome = Outcome()
     if context.affected_days or context.budgets_changed:

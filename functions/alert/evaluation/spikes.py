@@ -59,10 +59,13 @@ def _spikes(
     scopes: list[tuple[str, str]] = [("", "")]
     scopes += [(dim, key) for dim in SCOPE_DIMENSIONS for key in sorted(today.get(dim, {}))]
     explained: set[tuple[str, str]] = set()
+    # Days before the first data are "not collected yet", not zero-cost days: a first day is never a spike.
+    first = min((d for d, b in history.items() if b), default=day)
+    started = {d: b for d, b in history.items() if d >= first}
     for dimension, key in scopes:
         if (dimension, key) in explained:
             continue
-        series = [(d, _amount(b, dimension, key)) for d, b in history.items()] + [(day, _amount(today, dimension, key))]
+        series = [(d, _amount(b, dimension, key)) for d, b in started.items()] + [(day, _amount(today, dimension, key))]
         result = detect_spike(series, day)
         if not result.is_spike:
             continue
