@@ -38,6 +38,7 @@ synth: $(STAMP)
 	$(PY) infra/cdk_app.py
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench
 
 clean:

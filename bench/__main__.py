@@ -9,13 +9,21 @@ BENCHES = (
     "dynamodb_requests",
     "writer_throughput",
     "provider_requests",
+    "forecast_accuracy",
+    "detection_quality",
 )
+
+WITH_OPTIONS = ("forecast_accuracy", "detection_quality")
 
 
 def main() -> None:
     """Each benchmark in turn (cold starts first: they spawn fresh interpreters)."""
     for name in BENCHES:
-        importlib.import_module(f"bench.{name}").main()
+        module = importlib.import_module(f"bench.{name}")
+        if name in WITH_OPTIONS:
+            module.main([])  # they parse argv when given None; an empty list keeps make's own argv out
+        else:
+            module.main()
         print()
 
 
