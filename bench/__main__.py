@@ -11,6 +11,7 @@ BENCHES = (
     "provider_requests",
     "forecast_accuracy",
     "detection_quality",
+    "alert_pipeline",
 )
 
 WITH_OPTIONS = ("forecast_accuracy", "detection_quality")
