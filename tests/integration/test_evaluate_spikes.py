@@ -16,10 +16,11 @@ from tests.integration.conftest import LambdaContext, store, write_config
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _item(provider: str, service: str, amount: Decimal, day: datetime) -> CostItem:
+def _item(provider: str, service: str, amount: Decimal, day: datetime, sku: str = "") -> CostItem:
     return CostItem(
         ProviderName=provider,
         ServiceName=service,
+        SkuId=sku,
         BilledCost=amount,
         BillingCurrency="USD",
         ChargePeriodStart=day,
@@ -41,7 +42,7 @@ def _history(spike_day: int | None = None, new_service_day: int | None = None) -
         totals.add(_item("AWS", "Amazon S3", Decimal("6.10"), day))
         totals.add(_item("DigitalOcean", "Droplets", Decimal("8.64"), day))
         if new_service_day is not None and n <= new_service_day:
-            totals.add(_item("AWS", "Amazon SageMaker", Decimal("12.00"), day))
+            totals.add(_item("AWS", "Amazon SageMaker", Decimal("12.00"), day, sku="SM-ML-T3"))
         days[day.date().isoformat()] = totals
     store().replace_day_totals("s", days)
     return [
@@ -93,6 +94,9 @@ def test_old_spikes_in_a_backfill_do_not_page(env: dict[str, Any]) -> None:
 def test_a_new_service_is_first_seen_once(env: dict[str, Any]) -> None:
     _evaluate(_history(new_service_day=3))
     found = [a for a in store().alerts() if a.kind == "first_seen"]
-    assert [(a.scope, a.period) for a in found] == [
-        ({"service": "Amazon SageMaker"}, (TODAY - timedelta(days=3)).date().isoformat())
-    ]
+    day = (TODAY - timedelta(days=3)).date().isoformat()
+    assert {(str(a.scope), a.period) for a in found} == {
+        (str({"service": "Amazon SageMaker"}), day),
+        (str({"sku": "SM-ML-T3"}), day),
+    }
+    assert len(found) == 2

@@ -18,7 +18,7 @@ from alert.evaluation.context import Context, make_alert
 RECENT_DAYS = 14
 FIRST_SEEN_HISTORY = 60
 MIN_FIRST_SEEN_HISTORY = 14
-DRIVER_DIMENSIONS = ("provider", "service", "account", "region", "tenant")
+DRIVER_DIMENSIONS = ("provider", "service", "account", "region", "tenant", "sku")
 # Broadest first: a change the whole bill shows is reported once, at the top, with the services behind it.
 SCOPE_DIMENSIONS = ("provider", "service")
 
@@ -121,6 +121,8 @@ def _first_seen(
     if len(with_data) < MIN_FIRST_SEEN_HISTORY:
         return  # the first weeks of data would make everything look new
     for found in first_seen(seen_values(with_data), today):
+        if found.key == NONE_KEY:
+            continue  # a source without SKUs (or regions) is not a new SKU
         yield make_alert(
             context,
             kind="first_seen",

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 NONE_KEY = "(none)"
 # Fixed dimensions API users group by; tags add one dimension per tag key, named "tag:<key>".
-DIMENSIONS = ("provider", "service", "account", "region", "tenant")
+DIMENSIONS = ("provider", "service", "account", "region", "tenant", "sku")
 TAG_PREFIX = "tag:"
 
 
@@ -27,6 +27,7 @@ def dimension_values(item: CostItem) -> dict[str, str]:
         "account": item.SubAccountId or item.BillingAccountId,
         "region": item.RegionId,
         "tenant": item.x_tenant,
+        "sku": item.SkuId,
     }
     values.update({f"{TAG_PREFIX}{key}": value for key, value in item.Tags.items()})
     return {dim: (value or NONE_KEY) for dim, value in values.items()}
