@@ -7,9 +7,7 @@ one SQS queue whose alarms notify the alerts topic: nothing is silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -28,25 +26,8 @@ from spendwatch.resources import StreamConsumer
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge
-from infra.stacks.shared import SpendwatchFunction
+from infra.stacks.shared import SpendwatchFunction, scheduled_event
 from infra.stacks.storage import Storage
-
-
-def scheduled_event(detail: Mapping[str, Any]) -> events.RuleTargetInput:
-    """EventBridge's own "Scheduled Event", with ``detail`` replaced by what the function should do."""
-    return events.RuleTargetInput.from_object(
-        {
-            "version": events.EventField.from_path("$.version"),
-            "id": events.EventField.event_id,
-            "detail-type": events.EventField.detail_type,
-            "source": events.EventField.source,
-            "account": events.EventField.account,
-            "time": events.EventField.time,
-            "region": events.EventField.region,
-            "resources": events.EventField.from_path("$.resources"),
-            "detail": dict(detail),
-        }
-    )
 
 
 def stream_event_source(consumer: StreamConsumer, storage: Storage, on_failure: sqs.IQueue) -> lambda_.IEventSource:

@@ -17,25 +17,8 @@ from spendwatch.config import Config, Source
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge, acknowledge_wildcard
-from infra.stacks.shared import SpendwatchFunction
+from infra.stacks.shared import SpendwatchFunction, scheduled_event
 from infra.stacks.storage import Storage
-
-
-def scheduled_event(source_name: str) -> events.RuleTargetInput:
-    """EventBridge's own "Scheduled Event", with ``detail`` naming the source to collect."""
-    return events.RuleTargetInput.from_object(
-        {
-            "version": events.EventField.from_path("$.version"),
-            "id": events.EventField.event_id,
-            "detail-type": events.EventField.detail_type,
-            "source": events.EventField.source,
-            "account": events.EventField.account,
-            "time": events.EventField.time,
-            "region": events.EventField.region,
-            "resources": events.EventField.from_path("$.resources"),
-            "detail": {"source": source_name},
-        }
-    )
 
 
 def split_s3_path(path: str) -> tuple[str, str]:
@@ -121,7 +104,7 @@ class Collection(Construct):
         rule.add_target(
             targets.LambdaFunction(
                 self.function,
-                event=scheduled_event(source.name),
+                event=scheduled_event({"source": source.name}),
                 dead_letter_queue=self.dead_letters,
                 retry_attempts=names.ASYNC_RETRY_ATTEMPTS,
                 # A collection delivered hours late is superseded by the next scheduled run.

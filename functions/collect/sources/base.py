@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from spendwatch.config import Config, Source
@@ -114,3 +114,20 @@ class Coverage:
 
 
 Collector = Callable[[CollectRequest], Coverage]
+
+
+def days_to_read(request: CollectRequest) -> tuple[date, date] | None:
+    """The requested days, else the trailing ``lookback_days`` up to today; never days after today."""
+    today = request.collected_at.astimezone(UTC).date()
+    first = request.start or today - timedelta(days=request.source.lookback_days - 1)
+    last = min(request.end or today, today)
+    return (first, last) if first <= last else None
+
+
+def chunks(first: date, last: date, size: int) -> Iterator[tuple[date, date]]:
+    """Consecutive inclusive day ranges of at most ``size`` days covering ``first``..``last``."""
+    start = first
+    while start <= last:
+        end = min(start + timedelta(days=size - 1), last)
+        yield start, end
+        start = end + timedelta(days=1)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -36,7 +36,7 @@ from spendwatch import http
 from spendwatch.models import CostItem
 from spendwatch.money import ZERO, MoneyError, parse_amount
 
-from collect.sources.base import CollectRequest, Coverage, SourceError
+from collect.sources.base import CollectRequest, Coverage, SourceError, chunks, days_to_read
 
 PROVIDER = "Kubernetes"
 SERVICE = "Kubernetes"
@@ -125,23 +125,6 @@ def base_url(request: CollectRequest) -> str:
     if not url:
         raise OpenCostSourceError(f"source {request.source.name!r} has no url (set url or OPENCOST_URL)")
     return url.rstrip("/")
-
-
-def days_to_read(request: CollectRequest) -> tuple[date, date] | None:
-    """The requested days, else the trailing ``lookback_days`` up to today; never days after today."""
-    today = request.collected_at.astimezone(UTC).date()
-    first = request.start or today - timedelta(days=request.source.lookback_days - 1)
-    last = min(request.end or today, today)
-    return (first, last) if first <= last else None
-
-
-def chunks(first: date, last: date, size: int = CHUNK_DAYS) -> Iterator[tuple[date, date]]:
-    """Consecutive inclusive day ranges of at most ``size`` days covering ``first``..``last``."""
-    start = first
-    while start <= last:
-        end = min(start + timedelta(days=size - 1), last)
-        yield start, end
-        start = end + ONE_DAY
 
 
 def _midnight(day: date) -> datetime:
@@ -389,7 +372,7 @@ def collect(
     own = client is None
     client = client or httpx.Client(base_url=base_url(request), timeout=http.DEFAULT_TIMEOUT)
     try:
-        for chunk_first, chunk_last in chunks(first, last):
+        for chunk_first, chunk_last in chunks(first, last, CHUNK_DAYS):
             params = query_params(chunk_first, chunk_last, request.source.aggregate, request.source.idle)
             what = f"OpenCost allocation {_span(chunk_first, chunk_last)}"
             try:
