@@ -216,3 +216,11 @@ def test_forecast_threshold_alerts_before_the_budget_is_crossed(env: dict[str, A
         assert "crossed on" in forecast[0]["message"] and forecast[0]["level"] == "forecast:100%"
     else:  # near the month's end the period cannot reach the amount: no forecast alert
         assert forecast == []
+
+
+def test_restated_spend_resolves_thresholds_no_longer_crossed(env: dict[str, Any]) -> None:
+    _evaluate(_spend("85.00"))
+    _evaluate(_spend("45.00"))  # the provider restated the day down
+
+    status = {a["level"]: a["status"] for a in _alerts()}
+    assert status == {"$10": "open", "50%": "resolved", "80%": "resolved"}

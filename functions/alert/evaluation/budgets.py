@@ -115,3 +115,32 @@ def _forecast(
         expected=projected,
         threshold=threshold.amount,
     )
+
+
+def settled(context: Context, budgets: list[StoredBudget], open_alerts: list[Alert]) -> list[str]:
+    """Budget alerts that no longer hold: their period is over, spend was restated below the threshold, or a
+    forecast alert whose amount actual spend has now crossed (the actual alert takes over)."""
+    today = local_today(context.now, context.config.timezone)
+    by_rule: dict[str, list[Alert]] = {}
+    for alert in open_alerts:
+        if alert.kind in ("budget", "forecast"):
+            by_rule.setdefault(alert.rule, []).append(alert)
+    done: list[str] = []
+    for stored in budgets:
+        alerts = by_rule.get(f"budget:{stored.id}", [])
+        if not alerts:
+            continue
+        budget = stored.budget
+        start, end = period_bounds(budget.period, today)
+        label = period_label(budget.period, start)
+        currency = budget.currency or context.config.currency
+        spent = sum((a for _, a in context.series(budget.scope, currency, start, min(end, today))), ZERO)
+        amounts = {t.label: t.amount for t in thresholds(budget)}
+        for alert in alerts:
+            amount = amounts.get(alert.level)
+            over = alert.period != label or amount is None
+            restated = alert.kind == "budget" and amount is not None and spent < amount
+            superseded = alert.kind == "forecast" and amount is not None and spent >= amount
+            if over or restated or superseded:
+                done.append(alert.id)
+    return done

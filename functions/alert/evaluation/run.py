@@ -37,6 +37,18 @@ def write(context: Context, alerts: Iterable[Alert], outcome: Outcome) -> None:
             outcome.created.append(alert.id)
 
 
+def _resolve(context: Context, alert_ids: Iterable[str], outcome: Outcome) -> None:
+    for alert_id in alert_ids:
+        context.store.update_alert(alert_id, {"status": "resolved", "updated_at": context.now.isoformat()})
+        outcome.resolved.append(alert_id)
+
+
+def settle_budgets(context: Context, budgets: list[StoredBudget], outcome: Outcome) -> None:
+    """Resolve budget alerts of finished periods, restated spend, or forecasts that actual spend overtook."""
+    unresolved = [a for a in context.store.alerts() if a.status != "resolved"]
+    _resolve(context, budget_rules.settled(context, budgets, unresolved), outcome)
+
+
 def resolve_recovered(context: Context, outcome: Outcome) -> None:
     """A source that collected successfully resolves its open collection and staleness alerts."""
     recovered = {run.source for run in context.succeeded_runs}
@@ -55,7 +67,9 @@ def on_changes(
     """Evaluate after new daily totals or collection runs arrived."""
     outcome = Outcome()
     if context.affected_days or context.budgets_changed:
-        write(context, budget_rules.evaluate(context, all_budgets(context), project), outcome)
+        budgets = all_budgets(context)
+        write(context, budget_rules.evaluate(context, budgets, project), outcome)
+        settle_budgets(context, budgets, outcome)
     if context.affected_days:
         write(context, spikes.evaluate(context), outcome)
     write(context, health.failed_runs(context), outcome)
