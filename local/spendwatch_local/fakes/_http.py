@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,7 +49,7 @@ class Request:
         return cls(parts.path, dict(parse_qsl(parts.query)), lowered, method, body)
 
 
-class FakeServer:
+class FakeServer(ABC):
     """A fake API: subclasses answer a :class:`Request` in :meth:`reply`; this serves it over HTTP or httpx."""
 
     thread_name = "fake-api"
@@ -56,9 +57,9 @@ class FakeServer:
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
+    @abstractmethod
     def reply(self, request: Request) -> Reply:
         """The answer to one request."""
-        raise NotImplementedError
 
     def answer_request(self, request: Request) -> Reply:
         """:meth:`reply`, or 405 for a method the fake does not serve."""
