@@ -18,22 +18,11 @@ from spendwatch.writer import CostWriter, UsageWriter
 from collect.sources import digitalocean
 from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink, SourceError
 from tests.fakes.digitalocean import FakeDigitalOcean, fixture, spread_insights
+from tests.fakes.sinks import MemoryStore
 
 NOW = datetime(2025, 2, 10, 8, tzinfo=UTC)  # January 2025 (the fixture's insights) is a closed month
 JAN1 = date(2025, 1, 1)
 TOO_MANY = fixture("error_too_many_requests_429.json")
-
-
-class MemoryStore:
-    """Keeps what the writers put (the only store call a collection makes)."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def batch_put(self, records: Any) -> int:
-        batch = list(records)
-        self.records += batch
-        return len(batch)
 
 
 def make_request(

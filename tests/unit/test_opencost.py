@@ -13,39 +13,16 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from spendwatch.config import Config, Source
 from spendwatch.models import CostItem
-from spendwatch.writer import CostWriter, UsageWriter
 
 from collect.sources import opencost
-from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink
+from collect.sources.base import CollectRequest, Coverage, RequestCounter
 from collect.sources.opencost import OpenCostSourceError, charges, collect, coverage, labels, query_params, tag_keys
 from tests.fakes.opencost import EXAMPLE, FakeOpenCost, Reply, example_allocations, idle_allocation
+from tests.fakes.sinks import RecordingSink
 
 FIRST, LAST = date(2023, 7, 12), date(2023, 7, 14)
 NOW = datetime(2023, 7, 20, 8, 0, tzinfo=UTC)
 URL = "http://opencost.test:9003"
-
-
-class MemoryStore:
-    """Just enough of the store for the cost writer: batches land in a list."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def batch_put(self, records: list[dict[str, Any]]) -> int:
-        self.records.extend(records)
-        return len(records)
-
-
-class RecordingSink(Sink):
-    """The real sink (real counts) that also keeps the items it accepted."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(CostWriter(MemoryStore(), source), UsageWriter(MemoryStore()))  # type: ignore[arg-type]
-        self.items: list[CostItem] = []
-
-    def cost(self, item: CostItem) -> None:
-        self.items.append(item)
-        super().cost(item)
 
 
 class Run:

@@ -12,40 +12,17 @@ import pytest
 from spendwatch.config import Config, Source
 from spendwatch.models import CostItem
 from spendwatch.secrets import SecretError
-from spendwatch.writer import CostWriter, UsageWriter
 
 from collect.sources import vercel
-from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink
+from collect.sources.base import CollectRequest, Coverage, RequestCounter
 from collect.sources.vercel import VercelSourceError, collect, query_params
+from tests.fakes.sinks import RecordingSink
 from tests.fakes.vercel import EXAMPLE, FakeVercel, Reply, example_day, example_rows
 
 FIRST, LAST = date(2025, 3, 10), date(2025, 3, 12)
 NOW = datetime(2025, 3, 20, 6, 0, tzinfo=UTC)
 URL = "http://vercel.test"
 TOKEN = "vercel-test-token"
-
-
-class MemoryStore:
-    """Just enough of the store for the cost writer: batches land in a list."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def batch_put(self, records: list[dict[str, Any]]) -> int:
-        self.records.extend(records)
-        return len(records)
-
-
-class RecordingSink(Sink):
-    """The real sink (real counts) that also keeps the items it accepted."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(CostWriter(MemoryStore(), source), UsageWriter(MemoryStore()))  # type: ignore[arg-type]
-        self.items: list[CostItem] = []
-
-    def cost(self, item: CostItem) -> None:
-        self.items.append(item)
-        super().cost(item)
 
 
 class Run:

@@ -1,0 +1,35 @@
+"""A collection sink that writes to memory, for collector tests that need no table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from spendwatch.models import CostItem
+from spendwatch.writer import CostWriter, UsageWriter
+
+from collect.sources.base import Sink
+
+
+class MemoryStore:
+    """Just enough of the store for the writers: batches land in a list (the only call a collection makes)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def batch_put(self, records: Iterable[dict[str, Any]]) -> int:
+        batch = list(records)
+        self.records.extend(batch)
+        return len(batch)
+
+
+class RecordingSink(Sink):
+    """The real sink (real counts) that also keeps the cost items it accepted."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(CostWriter(MemoryStore(), source), UsageWriter(MemoryStore()))  # type: ignore[arg-type]
+        self.items: list[CostItem] = []
+
+    def cost(self, item: CostItem) -> None:
+        self.items.append(item)
+        super().cost(item)
