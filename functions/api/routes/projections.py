@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.costs import QueryError, check_group_by, history
 from spendwatch.money import ZERO, format_money
 
-from api import deps
+from api import deps, overview
 from api.errors import ApiError
 from api.schemas import (
     BudgetSummary,
@@ -98,31 +98,19 @@ def get_projections(
 @router.get("/v1/costs/summary", summary="Month to date, last month, projected month end, budgets", tags=["costs"])
 def get_summary() -> SummaryResponse:
     """The numbers a dashboard opens with."""
-    from spendwatch.forecast import forecast
-
-    from api.routes.budgets import all_budgets, budget_status
-
-    today = datetime.now(UTC).date()
-    series = _groups(None, today).get("all") or [(today, ZERO)]
-    result = forecast(series, today, 30, 0.8)
-    first = today.replace(day=1)
-    last_first = (first - timedelta(days=1)).replace(day=1)
-    last_same = min(last_first + timedelta(days=today.day - 1), first - timedelta(days=1))
-    month_to_date = sum((a for d, a in series if first <= d <= today), ZERO)
-    last_month = sum((a for d, a in series if last_first <= d <= last_same), ZERO)
-    change = (
-        None if last_month == 0 else f"{((month_to_date - last_month) / last_month * 100).quantize(Decimal('0.1'))}"
-    )
+    summary = overview.month_summary()
     return SummaryResponse(
-        currency=deps.config().currency,
-        month=first.isoformat()[:7],
-        month_to_date=format_money(month_to_date),
-        same_period_last_month=format_money(last_month),
-        change_pct=change,
-        projected_month_end=_interval(result.month_end),
-        accuracy=result.accuracy.as_dict() if result.accuracy else None,
+        currency=summary.currency,
+        month=summary.month,
+        month_to_date=format_money(summary.month_to_date),
+        same_period_last_month=format_money(summary.same_period_last_month),
+        change_pct=None if summary.change_pct is None else str(summary.change_pct),
+        projected_month_end=_interval(summary.projected),
+        accuracy=summary.accuracy,
         budgets=[
-            BudgetSummary(id=s.id, name=s.budget.name, amount=format_money(s.budget.amount), status=budget_status(s))
-            for s in all_budgets()
+            BudgetSummary(
+                id=stored.id, name=stored.budget.name, amount=format_money(stored.budget.amount), status=status
+            )
+            for stored, status in overview.budgets()
         ],
     )

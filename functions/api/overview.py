@@ -1,0 +1,142 @@
+"""The numbers everything that summarises reads: the summary route, /metrics and the dashboard page.
+
+Computing them in one place is what makes the three agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from spendwatch.alerts import Alert
+from spendwatch.costs import history
+from spendwatch.money import ZERO
+from spendwatch.runs import CollectionRun
+
+from api import deps
+
+if TYPE_CHECKING:
+    from spendwatch.budgets import StoredBudget
+    from spendwatch.forecast import ForecastPoint
+
+    from api.schemas import BudgetStatus
+
+HISTORY_DAYS = 365
+RUN_PAGES = 10  # how far back /metrics and the page look for each source's latest run (10 x 200 runs)
+
+
+@dataclass
+class MonthSummary:
+    """Month to date against the same days last month, and the month-end projection."""
+
+    today: date
+    currency: str
+    month: str
+    month_to_date: Decimal
+    same_period_last_month: Decimal
+    change_pct: Decimal | None
+    projected: tuple[Decimal, Decimal, Decimal]
+    accuracy: dict[str, Any] | None
+    series: list[tuple[date, Decimal]] = field(repr=False)
+    forecast: list[ForecastPoint] = field(repr=False)
+
+
+def daily_total(today: date) -> list[tuple[date, Decimal]]:
+    """Every day's total of the last year up to ``today``, in the configured currency."""
+    result = history(deps.store(), today - timedelta(days=HISTORY_DAYS), today, "day", None, deps.config().currency)
+    points = result.groups[0].points if result.groups else {}
+    return [(date.fromisoformat(p), points.get(p, ZERO)) for p in result.periods]
+
+
+def month_summary(today: date | None = None) -> MonthSummary:
+    """The figures of ``GET /v1/costs/summary`` (exact; formatting happens at the edges)."""
+    from spendwatch.forecast import forecast
+
+    today = today or datetime.now(UTC).date()
+    series = daily_total(today)
+    result = forecast(series, today, 30, 0.8)
+    first = today.replace(day=1)
+    last_first = (first - timedelta(days=1)).replace(day=1)
+    last_same = min(last_first + timedelta(days=today.day - 1), first - timedelta(days=1))
+    month_to_date = sum((a for d, a in series if first <= d <= today), ZERO)
+    last_month = sum((a for d, a in series if last_first <= d <= last_same), ZERO)
+    change = None if last_month == 0 else ((month_to_date - last_month) / last_month * 100).quantize(Decimal("0.1"))
+    return MonthSummary(
+        today=today,
+        currency=deps.config().currency,
+        month=first.isoformat()[:7],
+        month_to_date=month_to_date,
+        same_period_last_month=last_month,
+        change_pct=change,
+        projected=result.month_end,
+        accuracy=result.accuracy.as_dict() if result.accuracy else None,
+        series=series,
+        forecast=result.points,
+    )
+
+
+def month_breakdown(dimension: str, today: date | None = None) -> dict[str, Decimal]:
+    """Month-to-date cost per value of ``dimension``, largest first."""
+    today = today or datetime.now(UTC).date()
+    result = history(deps.store(), today.replace(day=1), today, "day", dimension, deps.config().currency)
+    return {group.key: group.total for group in result.groups}
+
+
+def budgets() -> list[tuple[StoredBudget, BudgetStatus]]:
+    """Every budget with its current period's standing."""
+    from api.routes.budgets import all_budgets, budget_status
+
+    return [(stored, budget_status(stored)) for stored in all_budgets()]
+
+
+def open_alerts(now: datetime | None = None) -> list[Alert]:
+    """Alerts that are open now (a snooze that ran out counts as open), newest first."""
+    from api.routes.alerts import effective
+
+    now = now or datetime.now(UTC)
+    alerts = [effective(a, now) for a in deps.store().alerts()]
+    return sorted((a for a in alerts if a.status == "open"), key=lambda a: (a.created_at, a.id), reverse=True)
+
+
+@dataclass
+class Freshness:
+    """How current one source's data is: its newest run and its newest run that wrote data."""
+
+    source: str
+    type: str
+    status: str
+    last_run_at: datetime
+    last_success_at: datetime | None
+    data_through: datetime | None
+
+
+def freshness() -> list[Freshness]:
+    """Per source (configured ones and any others that have run), newest run first, by source name."""
+    wanted = {source.name for source in deps.config().sources}
+    newest: dict[str, CollectionRun] = {}
+    succeeded: dict[str, CollectionRun] = {}
+    token: str | None = None
+    for _ in range(RUN_PAGES):
+        runs, token = deps.store().list_runs(200, token)
+        for run in runs:
+            newest.setdefault(run.source, run)
+            if run.status in ("succeeded", "partial"):
+                succeeded.setdefault(run.source, run)
+        if token is None or wanted <= set(succeeded):
+            break
+    result = []
+    for source, run in sorted(newest.items()):
+        good = succeeded.get(source)
+        result.append(
+            Freshness(
+                source=source,
+                type=run.type,
+                status=run.status,
+                last_run_at=run.finished_at or run.started_at,
+                last_success_at=(good.finished_at or good.started_at) if good else None,
+                data_through=good.data_through if good else None,
+            )
+        )
+    return result
