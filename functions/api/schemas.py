@@ -40,6 +40,9 @@ class CostsResponse(BaseModel):
     end: date
     granularity: str
     group_by: str | None
+    filters: dict[str, Any] = Field(
+        default_factory=dict, description="The filters applied: dimension -> value, and tag -> {key: value}"
+    )
     total: Money
     groups: list[CostGroup]
     other_currencies: list[str] = Field(

@@ -88,9 +88,12 @@ def scheduled_event(source: str, **detail: str) -> dict[str, Any]:
     }
 
 
+Query = dict[str, str] | dict[str, str | list[str]]
+
+
 def api_event(
     path: str,
-    query: dict[str, str] | None = None,
+    query: Query | None = None,
     token: str | None = TOKEN,
     method: str = "GET",
     body: str | None = None,
@@ -105,8 +108,10 @@ def api_event(
         "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": query or None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "queryStringParameters": {k: v if isinstance(v, str) else v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": (
+            {k: [v] if isinstance(v, str) else list(v) for k, v in query.items()} if query else None
+        ),
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {"requestId": str(uuid.uuid4()), "stage": "test", "httpMethod": method, "path": path},
@@ -117,7 +122,7 @@ def api_event(
 
 def call_api(
     path: str,
-    query: dict[str, str] | None = None,
+    query: Query | None = None,
     token: str | None = TOKEN,
     method: str = "GET",
     body: Any = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -17,7 +17,7 @@ from api.schemas import CostGroup, CostsResponse, Point
 router = Router()
 
 
-def to_response(result: History) -> CostsResponse:
+def to_response(result: History, where: dict[str, Any] | None = None) -> CostsResponse:
     """Exact history to the wire format: money as decimal strings, every period present."""
     return CostsResponse(
         currency=result.currency,
@@ -25,6 +25,7 @@ def to_response(result: History) -> CostsResponse:
         end=result.end,
         granularity=result.granularity,
         group_by=result.group_by,
+        filters=where or {},
         total=format_money(result.total),
         groups=[
             CostGroup(
@@ -38,21 +39,70 @@ def to_response(result: History) -> CostsResponse:
     )
 
 
+Filter = Annotated[str | None, Query(min_length=1, max_length=256)]
+
+
+def parse_where(
+    provider: str | None = None,
+    service: str | None = None,
+    account: str | None = None,
+    region: str | None = None,
+    tenant: str | None = None,
+    tag: list[str] | None = None,
+) -> dict[str, Any]:
+    """Filter query parameters to a scope; ``tag`` is ``KEY=VALUE`` and may repeat (all must hold)."""
+    where: dict[str, Any] = {
+        dim: value
+        for dim, value in (
+            ("provider", provider),
+            ("service", service),
+            ("account", account),
+            ("region", region),
+            ("tenant", tenant),
+        )
+        if value is not None
+    }
+    tags: dict[str, str] = {}
+    for pair in tag or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise ApiError(400, "invalid_parameter", f"tag must be KEY=VALUE, got {pair[:64]!r}")
+        if tags.get(key, value) != value:
+            raise ApiError(400, "invalid_parameter", f"tag {key[:64]!r} is given two different values")
+        tags[key] = value
+    if tags:
+        where["tag"] = tags
+    return where
+
+
 @router.get("/v1/costs", summary="Cost history", tags=["costs"])
 def get_costs(
     start: Annotated[date | None, Query(description="First day (inclusive); default: first day of this month")] = None,
     end: Annotated[date | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
     granularity: Annotated[Literal["day", "month"], Query()] = "day",
     group_by: Annotated[
-        str | None, Query(description="provider, service, account, region, tenant or tag:KEY", max_length=140)
+        str | None, Query(description="provider, service, account, region, tenant, sku or tag:KEY", max_length=140)
+    ] = None,
+    provider: Filter = None,
+    service: Filter = None,
+    account: Filter = None,
+    region: Filter = None,
+    tenant: Filter = None,
+    tag: Annotated[
+        list[str] | None,
+        Query(description="KEY=VALUE; repeat for several tags (all must match)", max_length=20),
     ] = None,
 ) -> CostsResponse:
-    """Cost per group and period between start and end (inclusive), in the configured currency."""
+    """Cost per group and period between start and end (inclusive), in the configured currency.
+
+    Filters narrow the charges counted (exact matches; ``(none)`` selects charges without a value).
+    """
     today = datetime.now(UTC).date()
     end = end or today
     start = start or end.replace(day=1)
+    where = parse_where(provider, service, account, region, tenant, tag)
     try:
-        result = history(deps.store(), start, end, granularity, group_by, deps.config().currency)
+        result = history(deps.store(), start, end, granularity, group_by, deps.config().currency, where)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from exc
-    return to_response(result)
+    return to_response(result, where)

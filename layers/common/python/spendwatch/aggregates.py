@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,24 +18,70 @@ NONE_KEY = "(none)"
 # Fixed dimensions API users group by; tags add one dimension per tag key, named "tag:<key>".
 DIMENSIONS = ("provider", "service", "account", "region", "tenant", "sku")
 TAG_PREFIX = "tag:"
+# Cells hold the cost of each combination of these dimensions and the tags, so a question that filters
+# on one dimension and groups by another (provider=aws by service) is answered without reading charges.
+# SKUs stay out: they multiply combinations most and nobody filters by them.
+CELL_DIMENSIONS = ("provider", "service", "account", "region", "tenant")
+# Past this many combinations in one day the cells are dropped (None): the item must stay well under
+# DynamoDB's 400 KB, and filtered questions about that day read its charges instead.
+MAX_CELLS = 2000
 
 
-def dimension_values(item: CostItem) -> dict[str, str]:
-    """The value of every dimension for one cost item (missing values become ``(none)``)."""
+def dimension_values(item: CostItem | Mapping[str, Any]) -> dict[str, str]:
+    """The value of every dimension for a cost item or its stored record (missing values become ``(none)``)."""
+    record = item if isinstance(item, Mapping) else {name: getattr(item, name) for name in _DIMENSION_FIELDS}
     values = {
-        "provider": item.ProviderName,
-        "service": item.ServiceName,
-        "account": item.SubAccountId or item.BillingAccountId,
-        "region": item.RegionId,
-        "tenant": item.x_tenant,
-        "sku": item.SkuId,
+        "provider": record.get("ProviderName"),
+        "service": record.get("ServiceName"),
+        "account": record.get("SubAccountId") or record.get("BillingAccountId"),
+        "region": record.get("RegionId"),
+        "tenant": record.get("x_tenant"),
+        "sku": record.get("SkuId"),
     }
-    values.update({f"{TAG_PREFIX}{key}": value for key, value in item.Tags.items()})
+    values.update({f"{TAG_PREFIX}{key}": value for key, value in (record.get("Tags") or {}).items()})
     return {dim: (value or NONE_KEY) for dim, value in values.items()}
+
+
+_DIMENSION_FIELDS = (
+    "ProviderName",
+    "ServiceName",
+    "SubAccountId",
+    "BillingAccountId",
+    "RegionId",
+    "x_tenant",
+    "SkuId",
+    "Tags",
+)
+
+
+def matches(values: Mapping[str, str], where: Mapping[str, Any]) -> bool:
+    """Whether a combination of dimension values falls in ``where`` ({dimension: value, "tag": {key: value}})."""
+    for dim, wanted in where.items():
+        if dim == "tag":
+            if any(values.get(f"{TAG_PREFIX}{key}", NONE_KEY) != value for key, value in wanted.items()):
+                return False
+        elif values.get(dim, NONE_KEY) != wanted:
+            return False
+    return True
 
 
 def _by_dim() -> defaultdict[str, defaultdict[str, Decimal]]:
     return defaultdict(lambda: defaultdict(lambda: ZERO))
+
+
+def cell_key(values: Mapping[str, str]) -> str:
+    """The compact key of one combination: the cell dimensions' values, then the tags, as JSON."""
+    tags = {dim[len(TAG_PREFIX) :]: value for dim, value in values.items() if dim.startswith(TAG_PREFIX)}
+    fixed = [values.get(dim, NONE_KEY) for dim in CELL_DIMENSIONS]
+    return json.dumps([*fixed, dict(sorted(tags.items()))], separators=(",", ":"), ensure_ascii=False)
+
+
+def cell_values(key: str) -> dict[str, str]:
+    """Inverse of :func:`cell_key`: every dimension value of the combination (``(none)`` for missing ones)."""
+    *fixed, tags = json.loads(key)
+    values = dict(zip(CELL_DIMENSIONS, fixed, strict=True))
+    values.update({f"{TAG_PREFIX}{tag}": value for tag, value in tags.items()})
+    return values
 
 
 @dataclass
@@ -43,12 +90,18 @@ class Totals:
 
     total: Decimal = ZERO
     by: defaultdict[str, defaultdict[str, Decimal]] = field(default_factory=_by_dim)
+    # Cost per combination (see CELL_DIMENSIONS); None when there were too many or they were not kept.
+    cells: dict[str, Decimal] | None = field(default_factory=dict)
 
     def add(self, amount: Decimal, values: Mapping[str, str]) -> None:
-        """Count ``amount`` once in the total and once in every dimension."""
+        """Count ``amount`` once in the total, once in every dimension and once in its combination."""
         self.total += amount
         for dim, value in values.items():
             self.by[dim][value] += amount
+        if self.cells is not None:
+            key = cell_key(values)
+            self.cells[key] = self.cells.get(key, ZERO) + amount
+            self._cap()
 
     def merge(self, other: Totals) -> None:
         """Add another Totals into this one."""
@@ -56,6 +109,16 @@ class Totals:
         for dim, values in other.by.items():
             for value, amount in values.items():
                 self.by[dim][value] += amount
+        if self.cells is None or other.cells is None:
+            self.cells = None
+            return
+        for key, amount in other.cells.items():
+            self.cells[key] = self.cells.get(key, ZERO) + amount
+        self._cap()
+
+    def _cap(self) -> None:
+        if self.cells is not None and len(self.cells) > MAX_CELLS:
+            self.cells = None
 
     def group(self, dimension: str) -> dict[str, Decimal]:
         """Amounts per value of ``dimension``; tag dimensions get an ``(none)`` bucket for untagged cost."""
@@ -68,12 +131,17 @@ class Totals:
 
     def to_attr(self) -> dict[str, Any]:
         """Plain dict for the store (Decimals kept exact)."""
-        return {"total": self.total, "by": {dim: dict(values) for dim, values in self.by.items()}}
+        data: dict[str, Any] = {"total": self.total, "by": {dim: dict(values) for dim, values in self.by.items()}}
+        if self.cells is not None:
+            data["cells"] = dict(self.cells)
+        return data
 
     @classmethod
     def from_attr(cls, data: Mapping[str, Any]) -> Totals:
-        """Inverse of :meth:`to_attr`."""
-        totals = cls(total=Decimal(data["total"]))
+        """Inverse of :meth:`to_attr` (totals stored without cells read as having none)."""
+        stored_cells = data.get("cells")
+        cells = None if stored_cells is None else {key: Decimal(amount) for key, amount in stored_cells.items()}
+        totals = cls(total=Decimal(data["total"]), cells=cells)
         for dim, values in data.get("by", {}).items():
             for value, amount in values.items():
                 totals.by[dim][value] = Decimal(amount)
@@ -102,6 +170,11 @@ class PeriodTotals:
     def to_attr(self) -> dict[str, Any]:
         """Plain dict for the store."""
         return {currency: totals.to_attr() for currency, totals in self.currencies.items()}
+
+    def drop_cells(self) -> None:
+        """Forget the combinations (monthly totals keep none: filtered questions read the days)."""
+        for totals in self.currencies.values():
+            totals.cells = None
 
     @classmethod
     def from_attr(cls, data: Mapping[str, Any], items: int = 0) -> PeriodTotals:

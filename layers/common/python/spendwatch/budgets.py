@@ -105,22 +105,6 @@ def scope_amount(totals: PeriodTotals, currency: str, dimension: str, value: str
     return found.group(dimension).get(value, ZERO)
 
 
-def matches(item: dict[str, Any], scope: dict[str, Any]) -> bool:
-    """Whether a stored cost item falls in a (multi-dimension) scope."""
-    fields = {"provider": "ProviderName", "service": "ServiceName", "region": "RegionId", "tenant": "x_tenant"}
-    for key, value in scope.items():
-        if key == "tag":
-            tags = item.get("Tags") or {}
-            if any(tags.get(k) != v for k, v in value.items()):
-                return False
-        elif key == "account":
-            if value not in (item.get("SubAccountId"), item.get("BillingAccountId")):
-                return False
-        elif item.get(fields[key]) != value:
-            return False
-    return True
-
-
 def daily_series(days: Iterable[tuple[str, Decimal]], start: date, end: date) -> list[tuple[date, Decimal]]:
     """Sum (day, amount) pairs into one amount per day over [start, end], zero-filled."""
     sums: dict[str, Decimal] = {}

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from spendwatch.aggregates import DIMENSIONS, TAG_PREFIX, PeriodTotals, Totals
+from spendwatch.aggregates import (
+    DIMENSIONS,
+    NONE_KEY,
+    TAG_PREFIX,
+    PeriodTotals,
+    Totals,
+    cell_values,
+    dimension_values,
+    matches,
+)
 from spendwatch.money import ZERO
-from spendwatch.store import Store
+from spendwatch.store import Store, cost_pk
 
 Granularity = Literal["day", "month"]
 ALL = "all"
 MAX_YEARS = 3
+# Filtered questions about days whose combinations were not kept read those days' charges: one query per
+# source and day. Past this many the request is refused rather than left to time out.
+MAX_CHARGE_DAYS = 400
 _TAG_KEY = re.compile(r"^tag:.{1,128}$", re.DOTALL)
 
 
@@ -120,27 +133,100 @@ def _daily_ranges(start: date, end: date, skip_months: set[str]) -> list[tuple[d
 
 
 def history(
-    store: Store, start: date, end: date, granularity: Granularity, group_by: str | None, currency: str
+    store: Store,
+    start: date,
+    end: date,
+    granularity: Granularity,
+    group_by: str | None,
+    currency: str,
+    where: Mapping[str, Any] | None = None,
 ) -> History:
-    """Cost per group and period in ``currency`` over [start, end]."""
+    """Cost per group and period in ``currency`` over [start, end], only what falls in ``where`` if given."""
     check_range(start, end)
     check_group_by(group_by)
     labels = periods(start, end, granularity)
+    if where:
+        amounts, others = _filtered_amounts(store, start, end, granularity, group_by, currency, where)
+    else:
+        amounts, others = _amounts(store, start, end, granularity, group_by, currency)
     groups: dict[str, Group] = {}
-    others: set[str] = set()
     grand = ZERO
-    for label, period_totals in sorted(_period_totals(store, start, end, granularity).items()):
-        others.update(c for c in period_totals.currencies if c != currency)
-        totals = period_totals.currencies.get(currency)
-        if totals is None:
-            continue
-        grand += totals.total
-        for key, amount in _split(totals, group_by).items():
+    for label, by_key in sorted(amounts.items()):
+        for key, amount in by_key.items():
+            grand += amount
             group = groups.setdefault(key, Group(key))
             group.total += amount
             group.points[label] = group.points.get(label, ZERO) + amount
     ordered = sorted(groups.values(), key=lambda g: (-g.total, g.key))
     return History(start, end, granularity, group_by, currency, labels, grand, ordered, sorted(others))
+
+
+Amounts = dict[str, dict[str, Decimal]]  # period label -> group key -> amount
+
+
+def _add(amounts: Amounts, label: str, key: str, amount: Decimal) -> None:
+    by_key = amounts.setdefault(label, {})
+    by_key[key] = by_key.get(key, ZERO) + amount
+
+
+def _amounts(
+    store: Store, start: date, end: date, granularity: Granularity, group_by: str | None, currency: str
+) -> tuple[Amounts, set[str]]:
+    amounts: Amounts = {}
+    others: set[str] = set()
+    for label, period_totals in _period_totals(store, start, end, granularity).items():
+        others.update(c for c in period_totals.currencies if c != currency)
+        totals = period_totals.currencies.get(currency)
+        if totals is None:
+            continue
+        amounts.setdefault(label, {})
+        for key, amount in _split(totals, group_by).items():
+            _add(amounts, label, key, amount)
+    return amounts, others
+
+
+def _filtered_amounts(
+    store: Store,
+    start: date,
+    end: date,
+    granularity: Granularity,
+    group_by: str | None,
+    currency: str,
+    where: Mapping[str, Any],
+) -> tuple[Amounts, set[str]]:
+    """Filtered totals from each day's cells; days without cells (or a grouping cells lack) read charges."""
+    amounts: Amounts = {}
+    others: set[str] = set()
+    charge_days: list[tuple[str, str]] = []
+    for source, day, period_totals in store.day_totals(start, end):
+        others.update(c for c in period_totals.currencies if c != currency)
+        totals = period_totals.currencies.get(currency)
+        if totals is None:
+            continue
+        label = day if granularity == "day" else day[:7]
+        if totals.cells is None or group_by == "sku":
+            charge_days.append((source, day))
+            continue
+        for cell, amount in totals.cells.items():
+            values = cell_values(cell)
+            if matches(values, where):
+                _add(amounts, label, _key(values, group_by), amount)
+    if len(charge_days) > MAX_CHARGE_DAYS:
+        raise QueryError(
+            f"this filter needs the charges of {len(charge_days)} source-days (at most {MAX_CHARGE_DAYS}); "
+            "ask for a shorter range"
+        )
+    for source, day in charge_days:
+        label = day if granularity == "day" else day[:7]
+        for record in store.query(cost_pk(source, day)):
+            values = dimension_values(record)
+            if record.get("BillingCurrency") == currency and matches(values, where):
+                _add(amounts, label, _key(values, group_by), Decimal(record["BilledCost"]))
+    return amounts, others
+
+
+def _key(values: Mapping[str, str], group_by: str | None) -> str:
+    return ALL if group_by is None else values.get(group_by, NONE_KEY)
 
 
 def _split(totals: Totals, group_by: str | None) -> dict[str, Decimal]:

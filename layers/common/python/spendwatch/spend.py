@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.budgets import daily_series, matches, scope_amount, single_dimension
+from spendwatch.aggregates import cell_values, dimension_values, matches
+from spendwatch.budgets import daily_series, scope_amount, single_dimension
 from spendwatch.money import ZERO
 from spendwatch.store import Store, cost_pk
 
@@ -17,20 +18,22 @@ def scope_series(
 ) -> list[tuple[date, Decimal]]:
     """Cost per day of ``scope`` in ``currency`` over [start, end], zero-filled.
 
-    A scope naming one dimension (or none) is read from the daily aggregates: one query per month. A scope
-    combining dimensions (provider and tag, say) has no aggregate, so the charges of each (source, day) that
-    has data are read and filtered: one query per source and day.
+    Read from the daily aggregates, one query per month: a scope naming one dimension (or none) from the
+    per-dimension totals, a scope combining dimensions (provider and tag, say) from the day's combinations.
+    Days whose combinations were not kept (too many) read their charges: one query per source and day.
     """
     single = single_dimension(scope)
     days: list[tuple[str, Decimal]] = []
     partitions: list[tuple[str, str]] = []
-    for source, day, totals in store.day_totals(start, end):
+    for source, day, period_totals in store.day_totals(start, end):
+        totals = period_totals.currencies.get(currency)
         if single is not None:
-            days.append((day, scope_amount(totals, currency, *single)))
-        elif totals.currencies.get(currency):
+            days.append((day, scope_amount(period_totals, currency, *single)))
+        elif totals is not None and totals.cells is not None:
+            days.append((day, sum((a for k, a in totals.cells.items() if matches(cell_values(k), scope)), ZERO)))
+        elif totals is not None:
             partitions.append((source, day))
-    if single is None:
-        days = _from_items(store, partitions, scope, currency)
+    days += _from_items(store, partitions, scope, currency)
     return daily_series(days, start, end)
 
 
@@ -40,6 +43,6 @@ def _from_items(
     sums: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for source, day in partitions:
         for item in store.query(cost_pk(source, day)):
-            if item.get("BillingCurrency") == currency and matches(item, scope):
+            if item.get("BillingCurrency") == currency and matches(dimension_values(item), scope):
                 sums[day] += Decimal(item["BilledCost"])
     return list(sums.items())

@@ -212,6 +212,7 @@ class Store:
             for record in self.query(day_agg_pk(month), begins_with=f"{source}#", consistent=True):
                 if record["period"] not in days:
                     month_totals.merge(PeriodTotals.from_attr(record["totals"], int(record.get("items", 0))))
+            month_totals.drop_cells()
             records.append(_agg_record(month_agg_pk(month[:4]), "agg_month", source, month, month_totals, now))
         self.batch_put(records)
 
