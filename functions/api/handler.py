@@ -12,7 +12,7 @@ from spendwatch.store import StoreError
 
 from api import auth
 from api.errors import ApiError, error_response
-from api.routes import alerts, budgets, collections, costs, projections, usage
+from api.routes import alerts, budgets, collections, costs, projections, reports, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
@@ -25,6 +25,7 @@ app.include_router(collections.router)
 app.include_router(usage.router)
 app.include_router(budgets.router)
 app.include_router(alerts.router)
+app.include_router(reports.router)
 
 
 @app.get("/health", summary="Liveness (no authentication)", tags=["meta"])

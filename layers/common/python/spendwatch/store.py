@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.alerts import ALERT_RETENTION, ALERTS_PK, Alert
+from spendwatch.reports import REPORT_RETENTION, REPORTS_PK, Report
 from spendwatch.resources import TABLE_PARTITION_KEY as PK
 from spendwatch.resources import TABLE_SORT_KEY as SK
 from spendwatch.resources import TABLE_TTL_ATTRIBUTE
@@ -344,19 +345,53 @@ class Store:
 
     def list_runs(self, limit: int, next_token: str | None = None) -> tuple[list[CollectionRun], str | None]:
         """Collection runs, newest first, one page at a time."""
+        records, token = self._newest_first(RUNS_PK, limit, next_token)
+        return [CollectionRun.model_validate(_strip_keys(r)) for r in records], token
+
+    # -- reports ------------------------------------------------------------------------------------
+    def put_report(self, report: Report) -> None:
+        """Store a report (a report re-sent for the same period and kind replaces the earlier one)."""
+        data = report.model_dump(mode="python")
+        data["generated_at"] = report.generated_at.isoformat()
+        data["start"], data["end"] = report.start.isoformat(), report.end.isoformat()
+        expires = datetime.combine(report.end, datetime.min.time(), UTC) + REPORT_RETENTION
+        data.update(
+            {PK: REPORTS_PK, SK: report.id, "item_type": "report", TABLE_TTL_ATTRIBUTE: int(expires.timestamp())}
+        )
+        self.put(data)
+
+    def list_reports(
+        self, limit: int, next_token: str | None = None, kind: str | None = None
+    ) -> tuple[list[Report], str | None]:
+        """Reports, newest period first, one page at a time (a page may be short when ``kind`` filters)."""
+        records, token = self._newest_first(REPORTS_PK, limit, next_token, {"kind": kind} if kind else None)
+        return [Report.model_validate(_strip_keys(r)) for r in records], token
+
+    def get_report(self, report_id: str) -> Report | None:
+        """One report by id."""
+        item = self._call("get_item", Key=to_item({PK: REPORTS_PK, SK: report_id})).get("Item")
+        return Report.model_validate(_strip_keys(from_item(item))) if item else None
+
+    def _newest_first(
+        self, pk: str, limit: int, next_token: str | None, equals: dict[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "#pk = :pk",
             "ExpressionAttributeNames": {"#pk": PK},
-            "ExpressionAttributeValues": {":pk": {"S": RUNS_PK}},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
             "ScanIndexForward": False,
             "Limit": limit,
         }
+        for n, (name, value) in enumerate((equals or {}).items()):
+            kwargs["ExpressionAttributeNames"][f"#f{n}"] = name
+            kwargs["ExpressionAttributeValues"][f":f{n}"] = {"S": value}
+        if equals:
+            kwargs["FilterExpression"] = " AND ".join(f"#f{n} = :f{n}" for n in range(len(equals)))
         if next_token:
-            kwargs["ExclusiveStartKey"] = decode_token(next_token, RUNS_PK)
+            kwargs["ExclusiveStartKey"] = decode_token(next_token, pk)
         page = self._call("query", **kwargs)
-        runs = [CollectionRun.model_validate(_strip_keys(from_item(item))) for item in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
-        return runs, encode_token(last) if last else None
+        return [from_item(item) for item in page.get("Items", [])], encode_token(last) if last else None
 
 
 def _agg_record(pk: str, item_type: str, source: str, period: str, totals: PeriodTotals, now: str) -> dict[str, Any]:
