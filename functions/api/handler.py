@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from spendwatch.observability import logger
 from spendwatch.store import StoreError
 
+import api.routes.dashboard
 from api import auth
 from api.errors import ApiError, error_response
 from api.routes import alerts, budgets, collections, costs, projections, reports, usage
@@ -21,6 +22,7 @@ VERSION = "1"
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(projections.router)
 app.include_router(costs.router)
+app.include_router(api.routes.dashboard.router)
 app.include_router(collections.router)
 app.include_router(usage.router)
 app.include_router(budgets.router)

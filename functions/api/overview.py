@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 HISTORY_DAYS = 365
 RUN_PAGES = 10  # how far back /metrics and the page look for each source's latest run (10 x 200 runs)
+INTERVAL_LEVEL = 0.8  # of the month-end projection and the daily forecast band
 
 
 @dataclass
@@ -56,7 +57,7 @@ def month_summary(today: date | None = None) -> MonthSummary:
 
     today = today or datetime.now(UTC).date()
     series = daily_total(today)
-    result = forecast(series, today, 30, 0.8)
+    result = forecast(series, today, 30, INTERVAL_LEVEL)
     first = today.replace(day=1)
     last_first = (first - timedelta(days=1)).replace(day=1)
     last_same = min(last_first + timedelta(days=today.day - 1), first - timedelta(days=1))

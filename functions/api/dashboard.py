@@ -1,0 +1,333 @@
+"""The dashboard page: one server-rendered HTML document with inline CSS and SVG, no script, nothing fetched.
+
+Every string that comes from data (sources, services, budget names, alert titles) is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from spendwatch.alerts import SEVERITY_RANK
+from spendwatch.money import ZERO, format_money
+
+from api import overview, trend_chart
+
+if TYPE_CHECKING:
+    from spendwatch.alerts import Alert
+    from spendwatch.budgets import StoredBudget
+
+    from api.schemas import BudgetStatus
+
+CHART_DAYS = 90
+TOP_ROWS = 12  # breakdown rows before the rest is folded into one
+MAX_ALERTS = 25
+WARN_UTILISATION = Decimal(80)
+SEVERITY_ORDER = ("critical", "warning", "info")
+# Nothing may be loaded from anywhere: the page is read on closed networks and carries a token in its URL.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+@dataclass
+class Dashboard:
+    """Everything the page shows, exact; formatting happens while rendering."""
+
+    now: datetime
+    summary: overview.MonthSummary
+    providers: dict[str, Decimal]
+    services: dict[str, Decimal]
+    budgets: list[tuple[StoredBudget, BudgetStatus]]
+    alerts: list[Alert]
+    freshness: list[overview.Freshness]
+
+
+def build(now: datetime | None = None) -> Dashboard:
+    """Read the page's figures through the overview module the JSON routes share."""
+    now = now or datetime.now(UTC)
+    today = now.date()
+    return Dashboard(
+        now=now,
+        summary=overview.month_summary(today),
+        providers=overview.month_breakdown("provider", today),
+        services=overview.month_breakdown("service", today),
+        budgets=overview.budgets(),
+        alerts=overview.open_alerts(now),
+        freshness=overview.freshness(),
+    )
+
+
+def render(data: Dashboard) -> str:
+    """The whole HTML document."""
+    summary = data.summary
+    sections = [
+        _header(data),
+        _kpis(data),
+        _trend(summary),
+        '<div class="cols">',
+        _breakdown("providers", "By provider, month to date", "provider", data.providers, summary.currency),
+        _breakdown("services", "By service, month to date", "service", data.services, summary.currency),
+        "</div>",
+        _budgets(data.budgets, summary.currency),
+        _alerts(data.alerts),
+        _freshness(data.freshness, data.now),
+        '<footer class="muted">The same figures as JSON: /v1/costs/summary, /v1/costs, /v1/budgets, '
+        "/v1/alerts and /v1/collections.</footer>",
+    ]
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>spendwatch: {escape(summary.month)} costs</title><style>{CSS}</style></head>"
+        "<body><main>" + "".join(sections) + "</main></body></html>"
+    )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{format_money(amount)} {escape(currency)}"
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    moment = moment.astimezone(UTC)
+    return f'<time datetime="{moment.isoformat()}">{moment:%Y-%m-%d %H:%M} UTC</time>'
+
+
+def _ago(now: datetime, moment: datetime) -> str:
+    minutes = int((now - moment).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    return f"{hours} h ago" if hours < 48 else f"{hours // 24} d ago"
+
+
+def _header(data: Dashboard) -> str:
+    return (
+        f'<header><h1>spendwatch</h1><p class="muted">Costs in {escape(data.summary.currency)} · '
+        f"month {escape(data.summary.month)} · as of {_when(data.now)}</p></header>"
+    )
+
+
+def _kpi(key: str, title: str, value: str, note: str) -> str:
+    return (
+        f'<section class="card kpi" id="kpi-{key}"><h2>{title}</h2><p class="value">{value}</p><p>{note}</p></section>'
+    )
+
+
+def _change(summary: overview.MonthSummary) -> str:
+    last = _money(summary.same_period_last_month, summary.currency)
+    if summary.change_pct is None:
+        return f"the same days last month: {last}"
+    sign = "+" if summary.change_pct > 0 else ""
+    return f"{sign}{summary.change_pct} % against {last} the same days last month"
+
+
+def _kpis(data: Dashboard) -> str:
+    summary, currency = data.summary, data.summary.currency
+    amount, lower, upper = summary.projected
+    interval = f"{round(overview.INTERVAL_LEVEL * 100)} % interval: {format_money(lower)} to {_money(upper, currency)}"
+    over = sum(1 for _, status in data.budgets if Decimal(status.utilisation) >= 100)
+    severities = Counter[str](a.severity for a in data.alerts)
+    by_severity = ", ".join(f"{severities[s]} {s}" for s in SEVERITY_ORDER if severities[s])
+    kpis = [
+        _kpi("mtd", "Month to date", _money(summary.month_to_date, currency), _change(summary)),
+        _kpi("projected", "Projected month end", _money(amount, currency), interval),
+        _kpi("budgets", "Budgets", str(len(data.budgets)), f"{over} at or over 100 %" if data.budgets else "none"),
+        _kpi("alerts", "Open alerts", str(len(data.alerts)), by_severity or "nothing needs attention"),
+    ]
+    return '<div class="kpis">' + "".join(kpis) + "</div>"
+
+
+def _trend(summary: overview.MonthSummary) -> str:
+    level = round(overview.INTERVAL_LEVEL * 100)
+    head = f'<section class="card" id="trend"><h2>Daily cost: the last {CHART_DAYS} days and the 30-day forecast</h2>'
+    if not any(amount != ZERO for _, amount in summary.series):
+        return head + '<p class="empty">No cost data yet: the chart appears after the first collection.</p></section>'
+    before = [(day, amount) for day, amount in summary.series if day < summary.today]
+    so_far = sum((amount for day, amount in summary.series if day == summary.today), ZERO)
+    trend = trend_chart.Trend(before[-CHART_DAYS:], so_far, summary.forecast, summary.today, summary.currency, level)
+    legend = (
+        '<ul class="legend"><li><span class="key actual"></span>actual</li>'
+        '<li><span class="key forecast"></span>forecast</li>'
+        f'<li><span class="key band"></span>{level} % prediction interval</li>'
+        '<li><span class="key today"></span>today</li>'
+        + ('<li><span class="key so-far"></span>today so far</li>' if so_far else "")
+        + "</ul>"
+    )
+    return head + trend_chart.render(trend) + legend + "</section>"
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], foot: Sequence[str] | None = None) -> str:
+    """A table of already-escaped cells; a column named with a leading '#' is numeric (right-aligned)."""
+    numeric = [c.startswith("#") for c in columns]
+
+    def cells(tag: str, row: Sequence[str]) -> str:
+        return "".join(f"<{tag}{' class=num' if n else ''}>{c}</{tag}>" for c, n in zip(row, numeric, strict=True))
+
+    head = cells("th", [c.lstrip("#") for c in columns])
+    body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+    tail = f"<tfoot><tr>{cells('td', foot)}</tr></tfoot>" if foot else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{tail}</table>"
+
+
+def _bar(percent: Decimal, css: str = "") -> str:
+    width = min(max(percent, ZERO), Decimal(100))
+    return f'<div class="bar {css}"><span style="width:{width:.1f}%"></span></div>'
+
+
+def _breakdown(key: str, title: str, noun: str, totals: dict[str, Decimal], currency: str) -> str:
+    head = f'<section class="card" id="{key}"><h2>{title}</h2>'
+    if not totals:
+        return head + '<p class="empty">No costs this month yet.</p></section>'
+    rows = list(totals.items())
+    if len(rows) > TOP_ROWS:
+        rest = rows[TOP_ROWS - 1 :]
+        rows = [*rows[: TOP_ROWS - 1], (f"{len(rest)} more {noun}s", sum((a for _, a in rest), ZERO))]
+    total = sum(totals.values(), ZERO)
+    largest = max(*(a for _, a in rows), ZERO)
+    table_rows = [
+        [
+            escape(name),
+            _bar(amount / largest * 100 if largest else ZERO),
+            format_money(amount),
+            f"{(amount / total * 100):.1f} %" if total > 0 else "",
+        ]
+        for name, amount in rows
+    ]
+    columns = [noun.capitalize(), "", f"#{escape(currency)}", "#Share"]
+    return head + _table(columns, table_rows, ["Total", "", format_money(total), ""]) + "</section>"
+
+
+def _scope(scope: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for key, value in sorted(scope.items()):
+        if isinstance(value, dict):
+            parts.extend(f"tag {tag} = {tag_value}" for tag, tag_value in sorted(value.items()))
+        else:
+            parts.append(f"{key} = {value}")
+    return ", ".join(parts) or "all costs"
+
+
+def _budgets(budgets: list[tuple[StoredBudget, BudgetStatus]], default_currency: str) -> str:
+    head = '<section class="card" id="budgets"><h2>Budgets, current period</h2>'
+    if not budgets:
+        return head + '<p class="empty">No budgets: add them in spendwatch.toml or with POST /v1/budgets.</p></section>'
+    rows = []
+    for stored, status in budgets:
+        budget = stored.budget
+        currency = budget.currency or default_currency
+        used = Decimal(status.utilisation)
+        css = "over" if used >= 100 else "warn" if used >= WARN_UTILISATION else ""
+        rows.append(
+            [
+                f'{escape(budget.name)}<div class="note">{escape(_scope(budget.scope))}</div>',
+                f'{escape(status.period)}<div class="note">{status.start} to {status.end}</div>',
+                f"{escape(status.spent)} {escape(currency)}",
+                _money(budget.amount, currency),
+                _bar(used, css),
+                f"{escape(status.utilisation)} %",
+            ]
+        )
+    return head + _table(["Budget", "Period", "#Spent", "#Amount", "Utilisation", "#Used"], rows) + "</section>"
+
+
+def _alerts(alerts: list[Alert]) -> str:
+    head = f'<section class="card" id="alerts"><h2>Open alerts ({len(alerts)}), most severe first</h2>'
+    if not alerts:
+        return head + '<p class="empty">No open alerts.</p></section>'
+    rows = [
+        [
+            f'<span class="badge {escape(a.severity)}">{escape(a.severity)}</span>',
+            escape(a.kind),
+            f'{escape(a.title)}<div class="note">{escape(a.message)}</div>',
+            f'<span class="nowrap">{escape(a.period)}</span>',
+            _when(a.created_at),
+            _when(a.data_through),
+        ]
+        for a in sorted(alerts, key=lambda a: SEVERITY_RANK[a.severity], reverse=True)[:MAX_ALERTS]
+    ]
+    table = _table(["Severity", "Kind", "Alert", "Period", "Opened", "Data through"], rows)
+    more = len(alerts) - MAX_ALERTS
+    tail = f'<p class="note">{more} more: GET /v1/alerts?status=open lists them all.</p>' if more > 0 else ""
+    return head + table + tail + "</section>"
+
+
+def _freshness(sources: list[overview.Freshness], now: datetime) -> str:
+    head = '<section class="card" id="freshness"><h2>Data freshness per source</h2>'
+    if not sources:
+        return head + '<p class="empty">No collection runs yet.</p></section>'
+    rows = [
+        [
+            escape(s.source),
+            escape(s.type),
+            f'<span class="badge {escape(s.status)}">{escape(s.status)}</span>',
+            f'{_when(s.last_run_at)}<div class="note">{_ago(now, s.last_run_at)}</div>',
+            _when(s.last_success_at),
+            f'{_when(s.data_through)}<div class="note">{_ago(now, s.data_through)}</div>' if s.data_through else "none",
+        ]
+        for s in sources
+    ]
+    columns = ["Source", "Type", "Status", "Last run", "Last success", "Data through"]
+    return head + _table(columns, rows) + "</section>"
+
+
+CSS = (
+    ":root{--fg:#1f2328;--muted:#59636e;--bg:#f6f8fa;--card:#fff;--line:#d8dee4;--actual:#0969da;"
+    "--forecast:#8250df;--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;color-scheme:light dark}"
+    "@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--card:#161b22;"
+    "--line:#30363d;--actual:#4493f8;--forecast:#ab7df8;--ok:#3fb950;--warn:#d29922;--bad:#f85149}}"
+    "*{box-sizing:border-box}"
+    'body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;'
+    "color:var(--fg);background:var(--bg)}"
+    "main{max-width:1160px;margin:0 auto;padding:20px}"
+    "header{display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap;gap:4px 16px}"
+    "h1{font-size:22px;margin:0}header p{margin:0}"
+    "h2{font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);"
+    "margin:0 0 10px}"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px;margin-top:16px}"
+    ".kpis,.cols{display:grid;gap:0 16px}.kpis{grid-template-columns:repeat(auto-fit,minmax(200px,1fr))}"
+    ".cols{grid-template-columns:repeat(auto-fit,minmax(420px,1fr));align-items:start}"
+    ".kpi p{margin:0;color:var(--muted)}.kpi .value{font-size:24px;font-weight:600;color:var(--fg);"
+    "font-variant-numeric:tabular-nums}"
+    ".muted,.note,.empty{color:var(--muted)}.note{font-size:12px}.empty{margin:0}footer{margin:16px 0 0;font-size:12px}"
+    "table{width:100%;border-collapse:collapse}"
+    "th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}"
+    "th{font-size:12px;font-weight:600;color:var(--muted)}tbody tr:last-child td{border-bottom:0}"
+    "tfoot td{font-weight:600;border-top:1px solid var(--line);border-bottom:0}"
+    ".num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td:has(>.bar){width:22%;vertical-align:middle}time,.nowrap{white-space:nowrap}"
+    ".bar{height:8px;min-width:48px;background:var(--line);border-radius:4px;overflow:hidden}"
+    ".bar>span{display:block;height:100%;background:var(--actual)}"
+    ".bar.warn>span{background:var(--warn)}.bar.over>span{background:var(--bad)}"
+    ".badge{display:inline-block;padding:0 8px;border:1px solid currentColor;border-radius:10px;font-size:12px;"
+    "font-weight:600}.critical,.failed{color:var(--bad)}.warning,.partial,.running{color:var(--warn)}"
+    ".info{color:var(--muted)}.succeeded{color:var(--ok)}"
+    ".chart{display:block;width:100%;height:auto}.chart text{fill:var(--muted);font-size:12px}"
+    ".chart .axis-title,.chart .today-label{fill:var(--fg)}"
+    ".chart .grid{stroke:var(--line)}.chart .axis{stroke:var(--muted)}"
+    ".chart .actual{fill:none;stroke:var(--actual);stroke-width:2;stroke-linejoin:round}"
+    ".chart .forecast{fill:none;stroke:var(--forecast);stroke-width:2;stroke-dasharray:6 4}"
+    ".chart .band{fill:var(--forecast);fill-opacity:.18}.chart .today{stroke:var(--fg);stroke-dasharray:2 3}"
+    ".chart .hover rect{fill:transparent}.chart .hover rect:hover{fill:var(--line);fill-opacity:.6}"
+    ".legend{display:flex;flex-wrap:wrap;gap:4px 20px;list-style:none;margin:8px 0 0;padding:0 0 0 76px;"
+    "color:var(--muted);font-size:12px}"
+    ".key{display:inline-block;width:18px;margin-right:6px;vertical-align:middle;border-top:2px solid var(--actual)}"
+    ".key.forecast{border-top:2px dashed var(--forecast)}"
+    ".key.band{height:10px;border:0;background:var(--forecast);opacity:.3}"
+    ".key.today{border-top:2px dotted var(--fg)}.key.so-far{width:8px;height:8px;border:2px solid var(--actual);"
+    "border-radius:50%}.chart .so-far{fill:var(--card);stroke:var(--actual);stroke-width:2}"
+)

@@ -1,0 +1,35 @@
+"""GET /: the dashboard page, server-rendered HTML."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from api import dashboard
+
+router = Router()
+
+
+@router.get(
+    "/",
+    summary="Dashboard page: cost trend with forecast band, breakdowns, budgets, open alerts, data freshness",
+    tags=["dashboard"],
+    responses={
+        200: {
+            "description": "The page: HTML with inline CSS and SVG; no script, nothing else to fetch",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def get_dashboard(
+    token: Annotated[
+        str | None,
+        Query(description="Locally, the bearer token, so a browser can open the page from a link", max_length=512),
+    ] = None,
+) -> Response[str]:
+    """The dashboard as one HTML document (``token`` is checked with every request's authentication)."""
+    page = dashboard.render(dashboard.build())
+    return Response(status_code=200, content_type=dashboard.CONTENT_TYPE, body=page, headers=dashboard.HEADERS)
