@@ -39,7 +39,10 @@ def to_response(result: History, where: dict[str, Any] | None = None) -> CostsRe
     )
 
 
-Filter = Annotated[str | None, Query(min_length=1, max_length=256)]
+Filter = Annotated[str | None, Query(min_length=1, max_length=256, description="Only charges with this value")]
+TagFilter = Annotated[
+    list[str] | None, Query(description="KEY=VALUE; repeat for several tags (all must match)", max_length=20)
+]
 
 
 def parse_where(
@@ -88,10 +91,7 @@ def get_costs(
     account: Filter = None,
     region: Filter = None,
     tenant: Filter = None,
-    tag: Annotated[
-        list[str] | None,
-        Query(description="KEY=VALUE; repeat for several tags (all must match)", max_length=20),
-    ] = None,
+    tag: TagFilter = None,
 ) -> CostsResponse:
     """Cost per group and period between start and end (inclusive), in the configured currency.
 

@@ -7,7 +7,7 @@ import binascii
 import json
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -101,15 +101,22 @@ def encode_token(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_token(token: str, partition: str) -> dict[str, Any]:
-    """Check and decode a paging token; it must point into ``partition``."""
+def decode_token(token: str, partition: str | Collection[str]) -> dict[str, Any]:
+    """Check and decode a paging token; it must point into ``partition`` (or one of several)."""
+    allowed = {partition} if isinstance(partition, str) else partition
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise InvalidTokenError("next_token is not a token this API issued") from exc
-    if not isinstance(key, dict) or key.get(PK) != {"S": partition} or set(key) != {PK, SK}:
+    if not isinstance(key, dict) or set(key) != {PK, SK} or not all(_is_string(key[k]) for k in (PK, SK)):
         raise InvalidTokenError("next_token is not a token this API issued")
+    if key[PK]["S"] not in allowed:
+        raise InvalidTokenError("next_token belongs to another request")
     return key
+
+
+def _is_string(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
 
 
 @dataclass
@@ -170,8 +177,9 @@ class Store:
         begins_with: str | None = None,
         between: tuple[str, str] | None = None,
         consistent: bool = False,
+        after: dict[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every record of a partition (optionally a sort-key prefix or range), following pages."""
+        """Every record of a partition (optionally a sort-key prefix or range, or after a key), following pages."""
         condition = "#pk = :pk"
         values: dict[str, Any] = {":pk": {"S": pk}}
         if begins_with:
@@ -187,6 +195,8 @@ class Store:
             "ExpressionAttributeValues": values,
             "ConsistentRead": consistent,
         }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = after
         while True:
             page = self._call("query", **kwargs)
             yield from (from_item(item) for item in page.get("Items", []))

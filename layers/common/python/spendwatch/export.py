@@ -1,0 +1,161 @@
+"""Charge-level export as CSV, in FOCUS column names or plain ones, a page at a time.
+
+Charges live in one partition per source and day. The days that hold charges come from the daily
+aggregates (one query per month); a filter skips days whose combinations show nothing matching. A page
+stops at a row count or a byte budget (a Lambda response is at most 6 MB) and its token is the key of
+the last row written, so the next page starts exactly after it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from spendwatch.aggregates import cell_values, dimension_values, matches
+from spendwatch.costs import check_range
+from spendwatch.resources import TABLE_PARTITION_KEY as PK
+from spendwatch.resources import TABLE_SORT_KEY as SK
+from spendwatch.store import Store, cost_pk, decode_token, encode_token
+
+ExportFormat = Literal["csv", "focus"]
+MAX_BYTES = 4_000_000
+
+FOCUS_COLUMNS = (
+    "BillingAccountId",
+    "SubAccountId",
+    "ProviderName",
+    "ServiceName",
+    "ServiceCategory",
+    "RegionId",
+    "ResourceId",
+    "SkuId",
+    "SkuPriceId",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "CommitmentDiscountId",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "BillingCurrency",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PricingUnit",
+    "Tags",
+    "x_source",
+    "x_tenant",
+    "x_estimated",
+    "x_collected_at",
+)
+# The plain format: one row per charge with the names /v1/costs uses for its dimensions.
+CSV_COLUMNS = {
+    "day": "day",
+    "provider": "ProviderName",
+    "service": "ServiceName",
+    "account": "SubAccountId",
+    "billing_account": "BillingAccountId",
+    "region": "RegionId",
+    "tenant": "x_tenant",
+    "sku": "SkuId",
+    "resource": "ResourceId",
+    "category": "ChargeCategory",
+    "description": "ChargeDescription",
+    "quantity": "ConsumedQuantity",
+    "unit": "ConsumedUnit",
+    "amount": "BilledCost",
+    "currency": "BillingCurrency",
+    "estimated": "x_estimated",
+    "source": "x_source",
+    "tags": "Tags",
+}
+
+
+@dataclass
+class Page:
+    """One page of an export: the CSV text, how many charges it holds and where the next page starts."""
+
+    body: str
+    rows: int
+    next_token: str | None
+
+
+def columns(fmt: ExportFormat) -> list[str]:
+    """The header of a format."""
+    return list(FOCUS_COLUMNS) if fmt == "focus" else list(CSV_COLUMNS)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def row(record: Mapping[str, Any], fmt: ExportFormat) -> list[str]:
+    """One stored charge as a CSV row of ``fmt`` (money exactly as stored, never rounded)."""
+    if fmt == "focus":
+        return [_cell(record.get(name)) for name in FOCUS_COLUMNS]
+    return [_cell(record.get(field)) for field in CSV_COLUMNS.values()]
+
+
+def partitions(store: Store, start: date, end: date, where: Mapping[str, Any]) -> list[str]:
+    """The charge partitions of [start, end] in order (day, then source), skipping days a filter rules out."""
+    found = []
+    for source, day, period_totals in store.day_totals(start, end):
+        if not period_totals.currencies:
+            continue
+        if where and not any(_may_match(totals.cells, where) for totals in period_totals.currencies.values()):
+            continue
+        found.append((day, source))
+    return [cost_pk(source, day) for day, source in sorted(found)]
+
+
+def _may_match(cells: dict[str, Any] | None, where: Mapping[str, Any]) -> bool:
+    return cells is None or any(matches(cell_values(key), where) for key in cells)
+
+
+def export_page(
+    store: Store,
+    start: date,
+    end: date,
+    fmt: ExportFormat,
+    where: Mapping[str, Any],
+    limit: int,
+    next_token: str | None = None,
+) -> Page:
+    """Up to ``limit`` charges of [start, end] matching ``where``, as CSV with a header row."""
+    check_range(start, end)
+    pks = partitions(store, start, end, where)
+    after = decode_token(next_token, set(pks)) if next_token else None
+    if after is not None:
+        pks = pks[pks.index(after[PK]["S"]) :]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns(fmt))
+    rows = 0
+    last: dict[str, Any] | None = None
+    for record in _records(store, pks, after):
+        if rows >= limit or out.tell() >= MAX_BYTES:
+            return Page(out.getvalue(), rows, encode_token(last) if last else None)
+        last = {PK: {"S": record[PK]}, SK: {"S": record[SK]}}
+        if where and not matches(dimension_values(record), where):
+            continue
+        writer.writerow(row(record, fmt))
+        rows += 1
+    return Page(out.getvalue(), rows, None)
+
+
+def _records(store: Store, pks: list[str], after: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+    """The stored charges of the partitions in order, starting after the key ``after`` points at."""
+    for pk in pks:
+        yield from store.query(pk, after=after if after is not None and after[PK]["S"] == pk else None)
