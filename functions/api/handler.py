@@ -11,7 +11,7 @@ from spendwatch.observability import logger
 from spendwatch.store import StoreError
 
 import api.routes.dashboard
-from api import auth
+from api import auth, caching
 from api.errors import ApiError, error_response
 from api.routes import alerts, budgets, collections, costs, export, projections, reports, usage
 from api.schemas import Health
@@ -88,4 +88,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     denied = auth.check(event)
     if denied is not None:
         return denied
-    return app.resolve(event, context)
+    return caching.conditional(event, app.resolve(event, context))

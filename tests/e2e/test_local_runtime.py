@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import signal
+import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,7 +13,7 @@ from importlib import resources as package_files
 
 import pytest
 
-from tests.e2e.local_process import STOP_TIMEOUT, Runtime, local_demo
+from tests.e2e.local_process import STOP_TIMEOUT, TOKEN, Runtime, local_demo
 
 SEPTEMBER = {"start": "2024-09-01", "end": "2024-09-30"}
 CENT = Decimal("0.01")
@@ -102,6 +103,17 @@ def test_collecting_the_same_data_again_changes_nothing(runtime: Runtime) -> Non
     assert items[0]["run_id"] == run["run_id"]
     newest, older = (datetime.fromisoformat(item["started_at"]) for item in items)
     assert newest > older
+
+
+def test_metrics_over_http_agree_with_the_summary(runtime: Runtime) -> None:
+    request = urllib.request.Request(runtime.base_url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        content_type, text = response.headers["Content-Type"], response.read().decode("utf-8")
+    status, summary = runtime.get("/v1/costs/summary")
+    assert status == 200, summary
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    (line,) = [line for line in text.splitlines() if line.startswith("spendwatch_month_to_date_cost{")]
+    assert abs(Decimal(line.rsplit(" ", 1)[1]) - Decimal(summary["month_to_date"])) <= CENT / 2
 
 
 def test_sigint_stops_cleanly(runtime: Runtime) -> None:
