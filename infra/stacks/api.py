@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -16,6 +17,28 @@ from infra.stacks import names
 from infra.stacks.nag import acknowledge
 from infra.stacks.shared import SpendwatchFunction
 from infra.stacks.storage import Storage
+
+# One JSON line per request: who called (IAM user or API key id), what, the outcome and how long it took.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "userAgent": "$context.identity.userAgent",
+    "caller": "$context.identity.caller",
+    "user": "$context.identity.user",
+    "userArn": "$context.identity.userArn",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "path": "$context.path",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "errorMessage": "$context.error.message",
+}
 
 
 class Api(Construct):
@@ -53,7 +76,7 @@ class Api(Construct):
         # Read for history; write for pushed usage (POST /v1/usage) and its idempotency records.
         storage.table.grant_read_write_data(self.handler.function)
         self.rest_api = self._rest_api()
-        self.api_key = self._usage_plan() if settings.auth == "api_key" else None
+        self.api_keys = self._usage_plan() if settings.auth == "api_key" else {}
         self._routes()
 
     @property
@@ -77,17 +100,7 @@ class Api(Construct):
                 throttling_rate_limit=self.settings.throttle_rate,
                 throttling_burst_limit=self.settings.throttle_burst,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
                 tracing_enabled=True,
             ),
         )
@@ -110,8 +123,8 @@ class Api(Construct):
         )
         return rest_api
 
-    def _usage_plan(self) -> apigw.ApiKey:
-        key = apigw.ApiKey(self, "ApiKey", description="spendwatch API key")
+    def _usage_plan(self) -> dict[str, apigw.ApiKey]:
+        """One key per configured caller; a usage plan's throttle applies to each of its keys on its own."""
         plan = self.rest_api.add_usage_plan(
             "UsagePlan",
             description="spendwatch API callers",
@@ -120,8 +133,12 @@ class Api(Construct):
             ),
         )
         plan.add_api_stage(stage=self.rest_api.deployment_stage)
-        plan.add_api_key(key)
-        return key
+        keys = {}
+        for name in self.settings.keys:
+            key = apigw.ApiKey(self, f"ApiKey{name}", description=f"spendwatch API key for {name}")
+            plan.add_api_key(key)
+            keys[name] = key
+        return keys
 
     def _routes(self) -> None:
         # Invoke permissions scoped to each method; console test-invoke (which skips method auth) is not needed.

@@ -57,6 +57,6 @@ class SpendwatchStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.collection.dead_letters.queue_url)
         cdk.CfnOutput(self, "AlertFailureQueueUrl", value=self.alerting.failures.queue_url)
-        if self.api.api_key is not None:
+        for name, key in self.api.api_keys.items():
             # The key's value stays in API Gateway: aws apigateway get-api-key --api-key <id> --include-value
-            cdk.CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)
+            cdk.CfnOutput(self, f"ApiKeyId{name}", value=key.key_id, description=f"API key id for {name}")

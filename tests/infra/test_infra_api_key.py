@@ -43,6 +43,7 @@ schedule = "rate(30 minutes)"
 auth = "api_key"
 throttle_rate = 5
 throttle_burst = 10
+keys = ["grafana", "finance"]
 
 [secrets]
 digitalocean_token = "team/do-token"
@@ -72,8 +73,8 @@ def test_every_route_but_health_requires_the_api_key(synth: Synthesised) -> None
     assert all(m["Properties"]["AuthorizationType"] == "NONE" for m in methods)
 
 
-def test_usage_plan_throttles_from_config_and_holds_the_key(synth: Synthesised) -> None:
-    (key_id,) = synth.resources("AWS::ApiGateway::ApiKey")
+def test_usage_plan_throttles_each_configured_key_on_its_own(synth: Synthesised) -> None:
+    keys = synth.resources("AWS::ApiGateway::ApiKey")
     (plan_id,) = synth.resources("AWS::ApiGateway::UsagePlan")
     synth.template.has_resource_properties(
         "AWS::ApiGateway::UsagePlan",
@@ -82,10 +83,22 @@ def test_usage_plan_throttles_from_config_and_holds_the_key(synth: Synthesised) 
             "ApiStages": [Match.object_like({"Stage": Match.any_value()})],
         },
     )
-    synth.template.has_resource_properties(
-        "AWS::ApiGateway::UsagePlanKey", {"KeyId": {"Ref": key_id}, "UsagePlanId": {"Ref": plan_id}}
-    )
-    assert synth.template_json["Outputs"]["ApiKeyId"]["Value"] == {"Ref": key_id}
+    plan_keys = synth.resources("AWS::ApiGateway::UsagePlanKey").values()
+    assert sorted(k["Properties"]["KeyId"]["Ref"] for k in plan_keys) == sorted(keys)
+    assert all(k["Properties"]["UsagePlanId"] == {"Ref": plan_id} for k in plan_keys)
+    outputs = synth.template_json["Outputs"]
+    assert {outputs[f"ApiKeyId{name}"]["Value"]["Ref"] for name in ("grafana", "finance")} == set(keys)
+    assert sorted(k["Properties"]["Description"] for k in keys.values()) == [
+        "spendwatch API key for finance",
+        "spendwatch API key for grafana",
+    ]
+
+
+def test_access_logs_name_the_key_that_called(synth: Synthesised) -> None:
+    (stage,) = synth.resources("AWS::ApiGateway::Stage").values()
+    fields = json.loads(stage["Properties"]["AccessLogSetting"]["Format"])
+    assert fields["apiKeyId"] == "$context.identity.apiKeyId"
+    assert {"requestId", "status", "userArn", "resourcePath", "responseLatency"} <= set(fields)
 
 
 def test_stage_throttle_follows_config(synth: Synthesised) -> None:

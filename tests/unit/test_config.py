@@ -61,6 +61,9 @@ def test_example_file_in_the_repo_is_valid() -> None:
         ('[[budgets]]\nname = "b"\namount = "5"\nthresholds = ["eighty"]', "threshold"),
         ('[[budgets]]\nname = "b"\namount = "5"\nscope = {colour = "red"}', "unknown scope keys"),
         ("unknown_key = 1", "unknown_key"),
+        ('[api]\nkeys = ["grafana", "Grafana"]', "unique"),
+        ('[api]\nkeys = ["has-dash"]', "api.keys.0"),
+        ("[api]\nkeys = []", "api.keys"),
         ("currency = ", "not valid TOML"),
     ],
 )
@@ -99,3 +102,8 @@ def test_keys_of_another_source_type_are_refused() -> None:
         '[[sources]]\nname = "x"\ntype = "aws_ce"\ntag_keys = ["team"]\ngroup_by_region = true'
     ).sources[0]
     assert source.tag_keys == ["team"] and source.group_by_region
+
+
+def test_api_keys_default_to_one_and_follow_the_config() -> None:
+    assert parse_config("").api.keys == ["default"]
+    assert parse_config('[api]\nauth = "api_key"\nkeys = ["grafana", "finance"]').api.keys == ["grafana", "finance"]

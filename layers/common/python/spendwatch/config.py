@@ -143,6 +143,17 @@ class ApiSettings(BaseModel):
     auth: Literal["iam", "api_key"] = "iam"
     throttle_rate: int = Field(default=20, ge=1)
     throttle_burst: int = Field(default=40, ge=1)
+    # With api_key: one key per caller (Grafana, a script...), each throttled on its own by the usage plan.
+    keys: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,63}$")]] = Field(
+        default_factory=lambda: ["default"], min_length=1, max_length=50
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _unique_keys(cls, keys: list[str]) -> list[str]:
+        if len({k.lower() for k in keys}) != len(keys):
+            raise ValueError("api key names must be unique (ignoring case)")
+        return keys
 
 
 class SecretNames(BaseModel):
