@@ -42,7 +42,7 @@ amount = "3000"
 scope = {provider = "AWS"}
 thresholds = ["50%", "forecast:100%"]
 """
-# A scope that combines dimensions has no aggregate: its spend is read from the charges, one query per source-day.
+# A scope that combines dimensions is read from the daily combinations (cells) in the same queries.
 MULTI_DIMENSION_BUDGET = """
 [[budgets]]
 name = "aws-in-one-account"
