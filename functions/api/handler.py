@@ -13,7 +13,7 @@ from spendwatch.store import StoreError
 import api.routes.dashboard
 from api import auth, caching
 from api.errors import ApiError, error_response
-from api.routes import alerts, budgets, collections, costs, export, projections, reports, usage
+from api.routes import alerts, budgets, collections, costs, export, metrics, projections, reports, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
@@ -29,6 +29,7 @@ app.include_router(budgets.router)
 app.include_router(alerts.router)
 app.include_router(reports.router)
 app.include_router(export.router)
+app.include_router(metrics.router)
 
 
 @app.get("/health", summary="Liveness (no authentication)", tags=["meta"])
