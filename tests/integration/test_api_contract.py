@@ -78,5 +78,16 @@ def test_openapi_document_describes_the_routes(api: dict[str, Any]) -> None:
     assert body["openapi"].startswith("3.1")
     assert {"/health", "/v1/costs", "/v1/collections"} <= set(body["paths"])
     params = {p["name"] for p in body["paths"]["/v1/costs"]["get"]["parameters"]}
-    assert params == {"start", "end", "granularity", "group_by"}
+    assert params == {
+        "start",
+        "end",
+        "granularity",
+        "group_by",
+        "provider",
+        "service",
+        "account",
+        "region",
+        "tenant",
+        "tag",
+    }
     json.dumps(body)  # the document is plain JSON
