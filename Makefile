@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck unit integration infra e2e synth bench clean
+.PHONY: demo test lint typecheck unit integration infra e2e browser synth bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,7 @@ demo: $(STAMP)
 	$(VENV)/bin/spendwatch local --demo
 
 ## Run every check: lint, types, unit, integration, infrastructure and end-to-end tests.
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
@@ -32,6 +33,15 @@ typecheck: $(STAMP)
 
 unit integration infra e2e: $(STAMP)
 	$(VENV)/bin/pytest tests/$@
+
+e2e: browser
+
+## Headless Chromium and its driver for the dashboard's end-to-end test: Debian's packages, installed only when
+## missing (the browser is never downloaded from anywhere else).
+browser:
+	@test -x /usr/bin/chromium || { \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
 
 ## Synthesise the CloudFormation templates and assets into cdk.out (no AWS account, no Docker).
 synth: $(STAMP)

@@ -47,7 +47,7 @@ class Scale:
 class Trend:
     """What the chart draws: complete days up to yesterday, today so far, and the forecast from today."""
 
-    actuals: Sequence[tuple[date, Decimal]]  # oldest first, at least one day
+    actuals: Sequence[tuple[date, Decimal]]  # oldest first, ending yesterday at the latest
     so_far: Decimal
     forecast: Sequence[ForecastPoint]
     today: date
@@ -69,7 +69,7 @@ def _scale(trend: Trend) -> tuple[Scale, Decimal]:
     step = nice_step(high - low)
     low = (low / step).to_integral_value(ROUND_FLOOR) * step
     high = max((high / step).to_integral_value(ROUND_CEILING) * step, low + step)
-    first = trend.actuals[0][0]
+    first = trend.actuals[0][0] if trend.actuals else trend.today
     last = max([trend.today, *(p.day for p in trend.forecast)])
     return Scale(first, (last - first).days + 1, low, high), step
 
@@ -135,9 +135,10 @@ def _series(scale: Scale, trend: Trend) -> list[str]:
         lower = [(p.day, p.lower) for p in reversed(trend.forecast)]
         parts.append(f'<polygon class="band" points="{_points(scale, upper + lower)}"/>')
         # Starting from the last complete day joins the forecast to the actual line.
-        line = [trend.actuals[-1], *((p.day, p.amount) for p in trend.forecast)]
+        line = [*trend.actuals[-1:], *((p.day, p.amount) for p in trend.forecast)]
         parts.append(f'<polyline class="forecast" points="{_points(scale, line)}"/>')
-    parts.append(f'<polyline class="actual" points="{_points(scale, trend.actuals)}"/>')
+    if trend.actuals:
+        parts.append(f'<polyline class="actual" points="{_points(scale, trend.actuals)}"/>')
     if trend.so_far:
         x, y = _n(scale.x(trend.today)), _n(scale.y(trend.so_far))
         parts.append(f'<circle class="so-far" cx="{x}" cy="{y}" r="3.5"/>')
@@ -181,7 +182,7 @@ def render(trend: Trend) -> str:
     ]
     last = date.fromordinal(scale.first.toordinal() + scale.days - 1)
     description = (
-        f"Daily cost in {trend.currency} from {scale.first.isoformat()} to {trend.actuals[-1][0].isoformat()}, "
+        f"Daily cost in {trend.currency} from {scale.first.isoformat()} to {trend.today.isoformat()} (so far), "
         f"then the forecast to {last.isoformat()} with its {trend.level} % prediction interval."
     )
     return (
