@@ -11,7 +11,7 @@ from spendwatch.observability import logger
 from spendwatch.store import StoreError
 
 import api.routes.dashboard
-from api import auth, caching
+from api import auth, caching, openapi
 from api.errors import ApiError, error_response
 from api.routes import alerts, budgets, collections, costs, export, metrics, projections, reports, usage
 from api.schemas import Health
@@ -38,11 +38,10 @@ def health() -> Health:
     return Health(status="ok")
 
 
-@app.get("/v1/openapi.json", summary="This API's OpenAPI 3.1 document", tags=["meta"], include_in_schema=False)
-def openapi() -> Response[str]:
-    """The OpenAPI document generated from the routes and their models."""
-    body = app.get_openapi_json_schema(title=TITLE, version=VERSION)
-    return Response(status_code=200, content_type="application/json", body=body)
+@app.get(openapi.PATH, summary="This API's OpenAPI 3.1 document", tags=["meta"], responses=openapi.SELF_RESPONSES)
+def openapi_document() -> Response[str]:
+    """The OpenAPI document generated from the routes and their models, with the errors and security they share."""
+    return Response(status_code=200, content_type="application/json", body=openapi.document(app, TITLE, VERSION))
 
 
 def _where(error: dict[str, Any]) -> str:
@@ -62,6 +61,12 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
     if any((err.get("loc") or ("",))[0] == "body" for err in errors):
         return error_response(422, "invalid_body", problems)
     return error_response(400, "invalid_parameter", problems)
+
+
+@app.exception_handler(UnicodeDecodeError)
+def undecodable_body(exc: UnicodeDecodeError) -> Response[Any]:
+    """A base64 body that is not UTF-8 (JSON must be): powertools raises while decoding it, before validation."""
+    return error_response(422, "invalid_body", "body: not UTF-8 text")
 
 
 @app.exception_handler(ApiError)

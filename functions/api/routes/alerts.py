@@ -12,13 +12,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spendwatch.alerts import Alert, AlertKind, AlertStatus
 
-from api import deps
+from api import deps, openapi
 from api.errors import ApiError
 from api.schemas import AlertPage
 
 router = Router()
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MAX_SNOOZE = timedelta(days=90)
+RESOLVED = openapi.error("The alert is resolved already (code conflict)")
 
 
 class SnoozeRequest(BaseModel):
@@ -86,7 +87,12 @@ def _change(
     return alert.model_copy(update={"status": status, "updated_at": now, "snoozed_until": until})
 
 
-@router.post("/v1/alerts/<alert_id>/ack", summary="Acknowledge an alert", tags=["alerts"])
+@router.post(
+    "/v1/alerts/<alert_id>/ack",
+    summary="Acknowledge an alert",
+    tags=["alerts"],
+    responses={200: {"description": "The alert after the change"}, 409: RESOLVED},
+)
 def acknowledge(alert_id: AlertId) -> Alert:
     """Someone is on it."""
     return _change(alert_id, "acknowledged")
@@ -98,7 +104,12 @@ def resolve(alert_id: AlertId) -> Alert:
     return _change(alert_id, "resolved")
 
 
-@router.post("/v1/alerts/<alert_id>/snooze", summary="Snooze an alert", tags=["alerts"])
+@router.post(
+    "/v1/alerts/<alert_id>/snooze",
+    summary="Snooze an alert",
+    tags=["alerts"],
+    responses={200: {"description": "The alert after the change"}, 409: RESOLVED},
+)
 def snooze(alert_id: AlertId, request: SnoozeRequest) -> Alert:
     """Quiet until a moment (at most 90 days ahead)."""
     now = datetime.now(UTC)

@@ -23,7 +23,7 @@ from spendwatch.config import Budget
 from spendwatch.money import ZERO, format_money
 from spendwatch.spend import scope_series
 
-from api import deps
+from api import deps, openapi
 from api.errors import ApiError
 from api.schemas import BudgetOut, BudgetPage, BudgetStatus
 
@@ -90,7 +90,15 @@ def list_budgets() -> BudgetPage:
     return BudgetPage(items=[_out(s) for s in all_budgets()], next_token=None)
 
 
-@router.post("/v1/budgets", summary="Create a budget", tags=["budgets"])
+@router.post(
+    "/v1/budgets",
+    summary="Create a budget",
+    tags=["budgets"],
+    responses={
+        201: {"description": "The budget as stored", "content": {"application/json": {"model": BudgetOut}}},
+        409: openapi.error("A budget has this name already (code conflict)"),
+    },
+)
 def create_budget(budget: Budget) -> Response[str]:
     """Create a budget; 409 if the name is taken."""
     _check_name(budget.name)
@@ -113,7 +121,15 @@ def _editable(budget_id: str) -> StoredBudget:
     return stored
 
 
-@router.put("/v1/budgets/<budget_id>", summary="Replace a budget", tags=["budgets"])
+@router.put(
+    "/v1/budgets/<budget_id>",
+    summary="Replace a budget",
+    tags=["budgets"],
+    responses={
+        200: {"description": "The budget after the change"},
+        409: openapi.error("The budget is defined in spendwatch.toml, or its new name is taken (code conflict)"),
+    },
+)
 def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
     """Replace every field of an API budget."""
     stored = _editable(budget_id)
@@ -123,7 +139,15 @@ def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
     return _out(updated)
 
 
-@router.delete("/v1/budgets/<budget_id>", summary="Delete a budget", tags=["budgets"])
+@router.delete(
+    "/v1/budgets/<budget_id>",
+    summary="Delete a budget",
+    tags=["budgets"],
+    responses={
+        204: {"description": "Deleted", "content": {}},
+        409: openapi.error("The budget is defined in spendwatch.toml (code conflict)"),
+    },
+)
 def delete_budget(budget_id: BudgetId) -> Response[str]:
     """Delete an API budget; its alerts stay as history."""
     _editable(budget_id)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.costs import QueryError, check_range
 from spendwatch.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
 
-from api import deps
+from api import deps, openapi
 from api.errors import ApiError
 from api.schemas import UsageAccepted, UsageOut, UsagePage
 
@@ -22,7 +22,15 @@ router = Router()
 MAX_USAGE_DAYS = 366
 
 
-@router.post("/v1/usage", summary="Push usage records (idempotent per idempotency_key)", tags=["usage"])
+@router.post(
+    "/v1/usage",
+    summary="Push usage records (idempotent per idempotency_key)",
+    tags=["usage"],
+    responses={
+        200: {"description": "How many records were stored, and whether this was a replay"},
+        409: openapi.error("The idempotency key was used before with other records (code conflict)"),
+    },
+)
 def post_usage(batch: UsageBatch) -> UsageAccepted:
     """Store a batch of usage records; a retry with the same key and records changes nothing."""
     try:
