@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,8 @@ from moto import mock_aws
 from spendwatch import aws, resources
 from spendwatch.config import cached_config
 from spendwatch.store import Store
+
+from tests.conftest import FOCUS_SAMPLE
 
 TABLE = "spendwatch-test"
 BUCKET = "spendwatch-test-data"
@@ -33,8 +37,8 @@ class LambdaContext:
         return 30_000
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+@contextmanager
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Moto with the table (stream + TTL) and bucket the stack defines, and the env the functions read."""
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
@@ -53,6 +57,36 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[st
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield {"dynamodb": ddb, "s3": boto3.client("s3"), "tmp": tmp_path, "monkeypatch": monkeypatch}
     _clear_caches()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A fresh moto account per test."""
+    with aws_environment(monkeypatch, tmp_path) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def module_aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One moto account shared by a module's tests (for modules that only read what a fixture loaded once)."""
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        aws_environment(monkeypatch, tmp_path_factory.mktemp("aws")) as env,
+    ):
+        yield env
+
+
+@pytest.fixture(scope="module")
+def focus_collected(module_aws_env: dict[str, Any]) -> dict[str, Any]:
+    """The real FOCUS sample uploaded gzipped to S3 and collected once by the collect handler."""
+    from collect.handler import handler
+
+    module_aws_env["s3"].put_object(
+        Bucket=BUCKET, Key="focus/2024-09/part-0.csv.gz", Body=gzip.compress(FOCUS_SAMPLE.read_bytes())
+    )
+    write_config(module_aws_env, f'[[sources]]\nname = "focus"\ntype = "focus"\npath = "s3://{BUCKET}/focus/"\n')
+    assert handler(scheduled_event("focus"), LambdaContext())["status"] == "succeeded"
+    return module_aws_env
 
 
 def _clear_caches() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 from decimal import Decimal
@@ -13,22 +12,9 @@ import pytest
 from spendwatch.export import FOCUS_COLUMNS
 
 from tests.conftest import FOCUS_SAMPLE
-from tests.integration.conftest import BUCKET, LambdaContext, Query, api_event, scheduled_event, write_config
+from tests.integration.conftest import LambdaContext, Query, api_event
 
 SEPT = {"start": "2024-09-01", "end": "2024-09-30"}
-
-
-@pytest.fixture
-def collected(aws_env: dict[str, Any]) -> dict[str, Any]:
-    """The FOCUS sample collected from S3."""
-    from collect.handler import handler
-
-    aws_env["s3"].put_object(
-        Bucket=BUCKET, Key="focus/2024-09/part-0.csv.gz", Body=gzip.compress(FOCUS_SAMPLE.read_bytes())
-    )
-    write_config(aws_env, f'[[sources]]\nname = "focus"\ntype = "focus"\npath = "s3://{BUCKET}/focus/"\n')
-    assert handler(scheduled_event("focus"), LambdaContext())["status"] == "succeeded"
-    return aws_env
 
 
 def _get(query: Query) -> dict[str, Any]:
@@ -65,7 +51,7 @@ def _source_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_focus_export_holds_every_charge_once_exactly(collected: dict[str, Any]) -> None:
+def test_focus_export_holds_every_charge_once_exactly(focus_collected: dict[str, Any]) -> None:
     rows, pages = _all_rows({**SEPT, "format": "focus", "limit": "300"})
 
     source = _source_rows()
@@ -80,7 +66,7 @@ def test_focus_export_holds_every_charge_once_exactly(collected: dict[str, Any])
     assert [r["ChargePeriodStart"][:10] for r in rows] == sorted(r["ChargePeriodStart"][:10] for r in rows)
 
 
-def test_plain_csv_filtered_by_provider_and_tag(collected: dict[str, Any]) -> None:
+def test_plain_csv_filtered_by_provider_and_tag(focus_collected: dict[str, Any]) -> None:
     rows, _ = _all_rows({**SEPT, "format": "csv", "provider": "AWS", "tag": "environment=prod"})
 
     expected = [
@@ -96,7 +82,7 @@ def test_plain_csv_filtered_by_provider_and_tag(collected: dict[str, Any]) -> No
     assert list(rows[0])[:4] == ["day", "provider", "service", "account"]
 
 
-def test_a_range_without_charges_is_a_header_only(collected: dict[str, Any]) -> None:
+def test_a_range_without_charges_is_a_header_only(focus_collected: dict[str, Any]) -> None:
     response = _get({"start": "2023-01-01", "end": "2023-01-31", "format": "focus"})
 
     assert response["statusCode"] == 200
@@ -113,14 +99,14 @@ def test_a_range_without_charges_is_a_header_only(collected: dict[str, Any]) -> 
         {"start": "2024-09-30", "end": "2024-09-01"},
     ],
 )
-def test_bad_export_requests_are_400(collected: dict[str, Any], query: dict[str, str]) -> None:
+def test_bad_export_requests_are_400(focus_collected: dict[str, Any], query: dict[str, str]) -> None:
     response = _get({**SEPT, **query})
 
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["code"] == "invalid_parameter"
 
 
-def test_a_token_from_another_range_is_refused(collected: dict[str, Any]) -> None:
+def test_a_token_from_another_range_is_refused(focus_collected: dict[str, Any]) -> None:
     token = _header(_get({**SEPT, "limit": "10"}), "X-Next-Token")
 
     assert token is not None
