@@ -104,3 +104,37 @@ def test_names_are_unique_and_config_budgets_are_read_only(api: dict[str, Any]) 
     assert status == 409 and "spendwatch.toml" in body["error"]["message"]
     assert call_api("/v1/budgets/nope")[0] == 404
     assert call_api("/v1/budgets/bad%20id")[0] in (400, 404)
+
+
+def test_budgets_page_config_first_then_by_name(api: dict[str, Any]) -> None:
+    for name in ("delta", "alpha", "charlie", "bravo"):
+        status, _ = call_api("/v1/budgets", method="POST", body={"name": name, "amount": "10"})
+        assert status == 201
+    names: list[str] = []
+    origins: list[str] = []
+    token: str | None = None
+    pages = 0
+    while True:
+        status, body = call_api("/v1/budgets", {"limit": "2", **({"next_token": token} if token else {})})
+        assert status == 200, body
+        assert len(body["items"]) <= 2
+        names += [item["name"] for item in body["items"]]
+        origins += [item["origin"] for item in body["items"]]
+        pages += 1
+        token = body["next_token"]
+        if token is None:
+            break
+
+    api_names = [n for n, o in zip(names, origins, strict=True) if o == "api"]
+    assert api_names == ["alpha", "bravo", "charlie", "delta"]
+    assert origins == sorted(origins, key=lambda o: o != "config")
+    assert names[0] == "total"  # the one in spendwatch.toml
+    assert (len(names), len(set(names)), pages) == (5, 5, 3)
+
+
+@pytest.mark.parametrize("token", ["YnVkZ2V0czotMQ==", "YWxlcnRzOjI=", "not base64!", "YnVkZ2V0czp4"])
+def test_forged_budget_tokens_are_400(api: dict[str, Any], token: str) -> None:
+    status, body = call_api("/v1/budgets", {"next_token": token})
+
+    assert status == 400
+    assert body["error"]["code"] == "invalid_parameter"

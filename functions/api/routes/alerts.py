@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -12,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spendwatch.alerts import Alert, AlertKind, AlertStatus
 
-from api import deps, openapi
+from api import deps, openapi, paging
 from api.errors import ApiError
 from api.schemas import AlertPage
 
@@ -44,15 +42,6 @@ def effective(alert: Alert, now: datetime) -> Alert:
     return alert
 
 
-def _offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("alerts:"))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_parameter", "next_token is not a token this API issued") from exc
-
-
 @router.get("/v1/alerts", summary="Alerts, newest first", tags=["alerts"])
 def list_alerts(
     status: Annotated[AlertStatus | None, Query()] = None,
@@ -65,11 +54,8 @@ def list_alerts(
     alerts = [effective(a, now) for a in deps.store().alerts()]
     chosen = [a for a in alerts if (status is None or a.status == status) and (kind is None or a.kind == kind)]
     chosen.sort(key=lambda a: (a.created_at, a.id), reverse=True)
-    offset = _offset(next_token)
-    page = chosen[offset : offset + limit]
-    more = offset + limit < len(chosen)
-    token = base64.urlsafe_b64encode(f"alerts:{offset + limit}".encode()).decode() if more else None
-    return AlertPage(items=page, next_token=token)
+    items, token = paging.page("alerts", chosen, limit, next_token)
+    return AlertPage(items=items, next_token=token)
 
 
 def _change(

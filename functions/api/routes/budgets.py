@@ -8,7 +8,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from spendwatch.budgets import (
     BUDGETS_PK,
     StoredBudget,
@@ -23,7 +23,7 @@ from spendwatch.config import Budget
 from spendwatch.money import ZERO, format_money
 from spendwatch.spend import scope_series
 
-from api import deps, openapi
+from api import deps, openapi, paging
 from api.errors import ApiError
 from api.schemas import BudgetOut, BudgetPage, BudgetStatus
 
@@ -85,9 +85,17 @@ def _check_name(name: str, except_id: str | None = None) -> None:
 
 
 @router.get("/v1/budgets", summary="Budgets with their current period's spend", tags=["budgets"])
-def list_budgets() -> BudgetPage:
-    """Every budget: those in spendwatch.toml (read-only here) and those created over the API."""
-    return BudgetPage(items=[_out(s) for s in all_budgets()], next_token=None)
+def list_budgets(
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    next_token: Annotated[str | None, Query(max_length=64)] = None,
+) -> BudgetPage:
+    """Every budget: those in spendwatch.toml (read-only here) first, then those created over the API by name."""
+    stored = all_budgets()
+    ordered = [s for s in stored if s.origin == "config"] + sorted(
+        (s for s in stored if s.origin != "config"), key=lambda s: (s.budget.name, s.id)
+    )
+    chosen, token = paging.page("budgets", ordered, limit, next_token)
+    return BudgetPage(items=[_out(s) for s in chosen], next_token=token)
 
 
 @router.post(
