@@ -147,3 +147,11 @@ def test_a_body_that_is_not_utf8_is_a_422(api: dict[str, Any]) -> None:
     response = handler(event, LambdaContext())
     assert response["statusCode"] == 422
     assert json.loads(response["body"]) == {"error": {"code": "invalid_body", "message": "body: not UTF-8 text"}}
+
+
+def test_a_budget_with_an_empty_tag_key_is_refused_and_budgets_stay_readable(api: dict[str, Any]) -> None:
+    budget = {"name": "tagged", "amount": "10.00", "scope": {"tag": {"": "x"}}}
+    status, body = call_api("/v1/budgets", method="POST", body=budget)
+    assert status == 422, body
+    assert body["error"]["code"] == "invalid_body"
+    assert call_api("/v1/budgets")[0] == 200

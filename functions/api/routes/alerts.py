@@ -23,7 +23,11 @@ RESOLVED = openapi.error("The alert is resolved already (code conflict)")
 class SnoozeRequest(BaseModel):
     """How long to snooze: ``hours`` from now, or ``until`` a moment."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        defer_build=True,
+        json_schema_extra={"oneOf": [{"required": ["hours"]}, {"required": ["until"]}]},
+    )
 
     hours: Annotated[float | None, Field(gt=0, le=MAX_SNOOZE.total_seconds() / 3600)] = None
     until: datetime | None = None

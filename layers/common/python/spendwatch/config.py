@@ -11,14 +11,37 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
 SourceType = Literal["aws_ce", "digitalocean", "opencost", "vercel", "focus"]
 Period = Literal["day", "week", "month", "quarter", "year"]
 
 _RATE = re.compile(r"^rate\((?P<n>[1-9]\d*) (?P<unit>minutes?|hours?|days?)\)$")
 _CRON = re.compile(r"^cron\((?P<body>[^()]+)\)$")
-_THRESHOLD = re.compile(r"^(?:forecast:)?(?:\d+(?:\.\d+)?%|\$\d+(?:\.\d{1,2})?)$")
+# ASCII digits only: the API's document states this pattern, and JSON Schema's \d means [0-9].
+_THRESHOLD = re.compile(r"^(?:forecast:)?(?:[0-9]+(?:\.[0-9]+)?%|\$[0-9]+(?:\.[0-9]{1,2})?)$")
+# What the API's document promises a budget takes (the validators below enforce it; TOML numbers are accepted too).
+_AMOUNT_SCHEMA = {
+    "type": "string",
+    "pattern": r"^(?:[1-9][0-9]{0,15}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$",
+    "description": "A decimal string greater than zero, at most 2 decimal places",
+}
+_SCOPE_KEYS = ("provider", "service", "account", "region", "tenant")
+_SCOPE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        **{key: {"type": "string", "minLength": 1} for key in _SCOPE_KEYS},
+        "tag": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string"}},
+    },
+    "additionalProperties": False,
+}
+_THRESHOLDS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "pattern": _THRESHOLD.pattern},
+    "maxItems": 20,
+    "uniqueItems": True,
+    "default": ["80%", "100%"],
+}
 SOURCE_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
@@ -103,11 +126,15 @@ class Budget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(min_length=1, max_length=100)
-    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    amount: Annotated[
+        Decimal, Field(gt=0, max_digits=18, decimal_places=2), WithJsonSchema(_AMOUNT_SCHEMA, mode="validation")
+    ]
     period: Period = "month"
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    scope: dict[str, Any] = Field(default_factory=dict)
-    thresholds: list[str] = Field(default_factory=lambda: ["80%", "100%"])
+    scope: Annotated[dict[str, Any], WithJsonSchema(_SCOPE_SCHEMA, mode="validation")] = Field(default_factory=dict)
+    thresholds: Annotated[list[str], WithJsonSchema(_THRESHOLDS_SCHEMA, mode="validation")] = Field(
+        default_factory=lambda: ["80%", "100%"]
+    )
 
     @field_validator("thresholds")
     @classmethod
@@ -122,13 +149,14 @@ class Budget(BaseModel):
     @field_validator("scope")
     @classmethod
     def _scope(cls, scope: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"provider", "service", "account", "region", "tag", "tenant"}
+        allowed = {*_SCOPE_KEYS, "tag"}
         unknown = set(scope) - allowed
         if unknown:
             raise ValueError(f"unknown scope keys {sorted(unknown)}; allowed: {sorted(allowed)}")
         tag = scope.get("tag", {})
-        if not isinstance(tag, dict) or not all(isinstance(v, str) for v in tag.values()):
-            raise ValueError("scope.tag must be a table of tag key = value")
+        # DynamoDB has no empty attribute names, so an empty tag key could not be stored.
+        if not isinstance(tag, dict) or not all(isinstance(v, str) and k for k, v in tag.items()):
+            raise ValueError("scope.tag must be a table of tag key = value, keys not empty")
         for key, value in scope.items():
             if key != "tag" and (not isinstance(value, str) or not value):
                 raise ValueError(f"scope.{key} must be a non-empty string")

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from spendwatch.models import UsageItem
 from spendwatch.money import ZERO
@@ -34,9 +34,14 @@ class UsageRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     metric: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="e.g. storage_gb, emails_sent")]
-    quantity: Annotated[Decimal, Field(ge=0, max_digits=30, description="a decimal number (string or JSON number)")]
+    quantity: Annotated[
+        Decimal,
+        Field(ge=0, max_digits=30, description="a decimal number (string or JSON number)"),
+        # The document promises the string form, the one that keeps every digit.
+        WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,15}(?:\.[0-9]{1,15})?$"}, mode="validation"),
+    ]
     unit: Annotated[str, Field(min_length=1, max_length=32)]
-    day: date
+    day: Annotated[date, Field(description="At most 3 years ago and at most tomorrow (UTC)")]
     tenant: Annotated[str, Field(max_length=128)] = ""
     service: Annotated[str, Field(max_length=128)] = ""
 
