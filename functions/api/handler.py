@@ -10,10 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from spendwatch.observability import logger
 from spendwatch.store import StoreError
 
-import api.routes.dashboard
 from api import auth, caching, openapi
 from api.errors import ApiError, error_response
-from api.routes import alerts, budgets, collections, costs, export, metrics, projections, reports, usage
+from api.routes import alerts, budgets, collections, costs, dashboard, export, metrics, projections, reports, usage
 from api.schemas import Health
 
 TITLE = "spendwatch"
@@ -22,7 +21,7 @@ VERSION = "1"
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(projections.router)
 app.include_router(costs.router)
-app.include_router(api.routes.dashboard.router)
+app.include_router(dashboard.router)
 app.include_router(collections.router)
 app.include_router(usage.router)
 app.include_router(budgets.router)
