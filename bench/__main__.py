@@ -12,6 +12,7 @@ BENCHES = (
     "forecast_accuracy",
     "detection_quality",
     "alert_pipeline",
+    "api_latency",
 )
 
 WITH_OPTIONS = ("forecast_accuracy", "detection_quality")
