@@ -68,6 +68,12 @@ def undecodable_body(exc: UnicodeDecodeError) -> Response[Any]:
     return error_response(422, "invalid_body", "body: not UTF-8 text")
 
 
+@app.exception_handler(OverflowError)
+def date_out_of_range(exc: OverflowError) -> Response[Any]:
+    """Date arithmetic past 9999-12-31 or before 0001-01-01: a day the caller asked for is too far out."""
+    return error_response(400, "invalid_parameter", "a date is too far in the past or future")
+
+
 @app.exception_handler(ApiError)
 def api_error(exc: ApiError) -> Response[Any]:
     """Errors raised by routes."""

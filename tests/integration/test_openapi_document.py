@@ -155,3 +155,23 @@ def test_a_budget_with_an_empty_tag_key_is_refused_and_budgets_stay_readable(api
     assert status == 422, body
     assert body["error"]["code"] == "invalid_body"
     assert call_api("/v1/budgets")[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/costs", {"start": "9999-12-31", "end": "9999-12-31"}),
+        ("/v1/costs", {"start": "9998-06-15", "end": "9999-12-31", "granularity": "month"}),
+        ("/v1/usage", {"end": "0001-01-05"}),
+    ],
+)
+def test_days_at_the_ends_of_the_calendar_are_a_400(api: dict[str, Any], path: str, query: dict[str, str]) -> None:
+    status, body = call_api(path, query)
+    assert status == 400, body
+    assert body["error"]["code"] == "invalid_parameter"
+
+
+def test_a_range_ending_in_year_9999_is_checked_without_overflow(api: dict[str, Any]) -> None:
+    status, body = call_api("/v1/usage", {"start": "9999-12-30", "end": "9999-12-31"})
+    assert status == 200, body
+    assert body == {"items": [], "next_token": None}

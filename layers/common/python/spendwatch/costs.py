@@ -48,6 +48,8 @@ def check_range(start: date, end: date) -> None:
     """``end`` is inclusive, not before ``start``, and less than three years after it."""
     if end < start:
         raise QueryError("end is before start")
+    if start.year + MAX_YEARS > date.max.year:
+        return  # no date is three years after start
     try:
         limit = start.replace(year=start.year + MAX_YEARS)
     except ValueError:  # 29 February
