@@ -114,3 +114,26 @@ def test_a_token_from_another_range_is_refused(focus_collected: dict[str, Any]) 
 
     assert response["statusCode"] == 400
     assert "another request" in json.loads(response["body"])["error"]["message"]
+
+
+def test_a_page_out_of_time_hands_out_its_token_and_loses_nothing(focus_collected: dict[str, Any]) -> None:
+    from datetime import date
+
+    from spendwatch.export import export_page
+
+    from tests.integration.conftest import store
+
+    rows: list[dict[str, str]] = []
+    token = None
+    pages = 0
+    while True:
+        page = export_page(store(), date(2024, 9, 10), date(2024, 9, 10), "focus", {}, 5000, token, seconds=0)
+        rows += list(csv.DictReader(io.StringIO(page.body)))
+        pages += 1
+        token = page.next_token
+        if token is None:
+            break
+
+    expected = [r for r in _source_rows() if r["ChargePeriodStart"].startswith("2024-09-10")]
+    assert pages == len(rows) == len(expected)  # out of time after every row: one row per page
+    assert sorted(Decimal(r["BilledCost"]) for r in rows) == sorted(Decimal(r["BilledCost"]) for r in expected)

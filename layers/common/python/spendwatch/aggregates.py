@@ -130,18 +130,14 @@ class Totals:
         return groups
 
     def to_attr(self) -> dict[str, Any]:
-        """Plain dict for the store (Decimals kept exact)."""
-        data: dict[str, Any] = {"total": self.total, "by": {dim: dict(values) for dim, values in self.by.items()}}
-        if self.cells is not None:
-            data["cells"] = dict(self.cells)
-        return data
+        """Plain dict for the store (Decimals kept exact); the cells are stored beside it, see PeriodTotals."""
+        return {"total": self.total, "by": {dim: dict(values) for dim, values in self.by.items()}}
 
     @classmethod
-    def from_attr(cls, data: Mapping[str, Any]) -> Totals:
-        """Inverse of :meth:`to_attr` (totals stored without cells read as having none)."""
-        stored_cells = data.get("cells")
-        cells = None if stored_cells is None else {key: Decimal(amount) for key, amount in stored_cells.items()}
-        totals = cls(total=Decimal(data["total"]), cells=cells)
+    def from_attr(cls, data: Mapping[str, Any], cells: Mapping[str, Any] | None = None) -> Totals:
+        """Inverse of :meth:`to_attr`; ``cells`` None means they were not kept (or not read)."""
+        kept = None if cells is None else {key: Decimal(amount) for key, amount in cells.items()}
+        totals = cls(total=Decimal(data["total"]), cells=kept)
         for dim, values in data.get("by", {}).items():
             for value, amount in values.items():
                 totals.by[dim][value] = Decimal(amount)
@@ -168,8 +164,12 @@ class PeriodTotals:
         self.items += other.items
 
     def to_attr(self) -> dict[str, Any]:
-        """Plain dict for the store."""
+        """Plain dict for the store: per currency, the total and its breakdown by dimension."""
         return {currency: totals.to_attr() for currency, totals in self.currencies.items()}
+
+    def cells_attr(self) -> dict[str, Any]:
+        """The combinations per currency, stored as their own attribute so that reads can leave them out."""
+        return {c: dict(totals.cells) for c, totals in self.currencies.items() if totals.cells is not None}
 
     def drop_cells(self) -> None:
         """Forget the combinations (monthly totals keep none: filtered questions read the days)."""
@@ -177,9 +177,15 @@ class PeriodTotals:
             totals.cells = None
 
     @classmethod
-    def from_attr(cls, data: Mapping[str, Any], items: int = 0) -> PeriodTotals:
-        """Inverse of :meth:`to_attr`."""
-        return cls({currency: Totals.from_attr(value) for currency, value in data.items()}, items)
+    def from_attr(cls, data: Mapping[str, Any], items: int = 0, cells: Mapping[str, Any] | None = None) -> PeriodTotals:
+        """Inverse of :meth:`to_attr` (and of :meth:`cells_attr` when ``cells`` was read)."""
+        return cls(
+            {
+                currency: Totals.from_attr(value, None if cells is None else cells.get(currency))
+                for currency, value in data.items()
+            },
+            items,
+        )
 
 
 def totals_by_day(items: Iterable[CostItem]) -> dict[str, PeriodTotals]:

@@ -200,7 +200,7 @@ def _filtered_amounts(
     amounts: Amounts = {}
     others: set[str] = set()
     charge_days: list[tuple[str, str]] = []
-    for source, day, period_totals in store.day_totals(start, end):
+    for source, day, period_totals in store.day_totals(start, end, with_cells=True):
         others.update(c for c in period_totals.currencies if c != currency)
         totals = period_totals.currencies.get(currency)
         if totals is None:

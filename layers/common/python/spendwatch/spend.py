@@ -25,7 +25,7 @@ def scope_series(
     single = single_dimension(scope)
     days: list[tuple[str, Decimal]] = []
     partitions: list[tuple[str, str]] = []
-    for source, day, period_totals in store.day_totals(start, end):
+    for source, day, period_totals in store.day_totals(start, end, with_cells=single is None):
         totals = period_totals.currencies.get(currency)
         if single is not None:
             days.append((day, scope_amount(period_totals, currency, *single)))

@@ -178,6 +178,7 @@ class Store:
         between: tuple[str, str] | None = None,
         consistent: bool = False,
         after: dict[str, Any] | None = None,
+        attributes: Iterable[str] = (),
     ) -> Iterator[dict[str, Any]]:
         """Every record of a partition (optionally a sort-key prefix or range, or after a key), following pages."""
         condition = "#pk = :pk"
@@ -197,6 +198,10 @@ class Store:
         }
         if after is not None:
             kwargs["ExclusiveStartKey"] = after
+        projected = {f"#a{n}": name for n, name in enumerate(attributes)}
+        if projected:
+            names.update(projected)
+            kwargs["ProjectionExpression"] = ", ".join(projected)
         while True:
             page = self._call("query", **kwargs)
             yield from (from_item(item) for item in page.get("Items", []))
@@ -227,13 +232,18 @@ class Store:
             records.append(_agg_record(month_agg_pk(month[:4]), "agg_month", source, month, month_totals, now))
         self.batch_put(records)
 
-    def day_totals(self, start: date, end: date) -> Iterator[tuple[str, str, PeriodTotals]]:
-        """(source, day, totals) for every stored day in [start, end]; one query per month touched."""
+    def day_totals(self, start: date, end: date, with_cells: bool = False) -> Iterator[tuple[str, str, PeriodTotals]]:
+        """(source, day, totals) for every stored day in [start, end]; one query per month touched.
+
+        The combinations (cells) are read only when asked for: they are most of an aggregate's size.
+        """
         first, last = start.isoformat(), end.isoformat()
+        attributes = ["source", "period", "totals", *(["cells"] if with_cells else [])]
         for month in _months(start, end):
-            for record in self.query(day_agg_pk(month)):
+            for record in self.query(day_agg_pk(month), attributes=attributes):
                 if first <= record["period"] <= last:
-                    yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"])
+                    cells = record.get("cells", {}) if with_cells else None
+                    yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"], cells=cells)
 
     def month_totals(self, year: str) -> Iterator[tuple[str, str, PeriodTotals]]:
         """(source, month, totals) for every stored month of a year; one query."""
@@ -413,6 +423,7 @@ def _agg_record(pk: str, item_type: str, source: str, period: str, totals: Perio
         "period": period,
         "items": totals.items,
         "totals": totals.to_attr(),
+        "cells": totals.cells_attr() or None,
         "updated_at": now,
     }
 
