@@ -93,10 +93,20 @@ def not_found(exc: NotFoundError) -> Response[Any]:
     return error_response(404, "not_found", "no such route")
 
 
+def _json_body(event: dict[str, Any]) -> None:
+    """Bodies are JSON whatever Content-Type says: ``curl -d`` sends form encoding, which would be parsed as such."""
+    if not event.get("body"):
+        return
+    for key, value in (("headers", "application/json"), ("multiValueHeaders", ["application/json"])):
+        headers = {name: v for name, v in (event.get(key) or {}).items() if name.lower() != "content-type"}
+        event[key] = {**headers, "Content-Type": value}
+
+
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Authenticate, then route."""
     denied = auth.check(event)
+    _json_body(event)
     if denied is not None:
         return denied
     return caching.conditional(event, app.resolve(event, context))

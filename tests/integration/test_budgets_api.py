@@ -138,3 +138,17 @@ def test_forged_budget_tokens_are_400(api: dict[str, Any], token: str) -> None:
 
     assert status == 400
     assert body["error"]["code"] == "invalid_parameter"
+
+
+def test_a_json_body_sent_as_a_form_is_read_as_json(api: dict[str, Any]) -> None:
+    from api.handler import handler
+    from tests.integration.conftest import LambdaContext, api_event
+
+    event = api_event("/v1/budgets", method="POST", body='{"name": "curl", "amount": "12.5"}')
+    event["headers"]["Content-Type"] = "application/x-www-form-urlencoded"  # what `curl -d` sends
+    event["multiValueHeaders"]["Content-Type"] = ["application/x-www-form-urlencoded"]
+
+    response = handler(event, LambdaContext())
+
+    assert response["statusCode"] == 201, response["body"]
+    assert call_api("/v1/budgets")[1]["items"][-1]["amount"] == "12.50"
