@@ -49,14 +49,9 @@ SHARED_RESPONSES: dict[str, dict[str, Any]] = {
     ),
     "NotFound": _shared("Nothing has this id, or the path matches no route (code not_found)"),
     "InvalidBody": _shared("The body is not JSON or not what the route takes (code invalid_body)"),
-    "Throttled": {
-        "description": "Too many requests: the deployed stage's throttling, answered by API Gateway itself",
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
-            }
-        },
-    },
+    "Throttled": _shared(
+        "Too many requests: the deployed stage's or API key's throttling, answered by API Gateway (code throttled)"
+    ),
     "Unavailable": _shared("Storage is temporarily unavailable; retry later (code unavailable)"),
     "NotModified": {"description": "The copy whose ETag the request's If-None-Match names is current; no body"},
 }

@@ -41,6 +41,28 @@ ACCESS_LOG_FIELDS = {
 }
 
 
+# API Gateway's own refusals, mapped to the codes the function uses for the same situations.
+GATEWAY_ERRORS = {
+    apigw.ResponseType.THROTTLED: "throttled",
+    apigw.ResponseType.QUOTA_EXCEEDED: "throttled",
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: "not_found",  # what API Gateway answers for unknown paths
+    apigw.ResponseType.ACCESS_DENIED: "forbidden",
+    apigw.ResponseType.INVALID_API_KEY: "forbidden",
+    apigw.ResponseType.INVALID_SIGNATURE: "forbidden",
+    apigw.ResponseType.EXPIRED_TOKEN: "unauthorized",
+    apigw.ResponseType.UNAUTHORIZED: "unauthorized",
+    apigw.ResponseType.REQUEST_TOO_LARGE: "invalid_body",
+    apigw.ResponseType.DEFAULT_4_XX: "bad_request",
+    apigw.ResponseType.INTEGRATION_TIMEOUT: "unavailable",
+    apigw.ResponseType.DEFAULT_5_XX: "unavailable",
+}
+
+
+def _error_template(code: str) -> str:
+    """A mapping template writing ``{"error": {"code", "message"}}``; messageString is already JSON-quoted."""
+    return '{"error": {"code": "' + code + '", "message": $context.error.messageString}}'
+
+
 class Api(Construct):
     """REST API with IAM or API-key auth (from the config), stage throttling and JSON access logs."""
 
@@ -104,6 +126,7 @@ class Api(Construct):
                 tracing_enabled=True,
             ),
         )
+        self._gateway_errors(rest_api)
         # RestApi adds an unnamed "Endpoint" output; the stack exports the URL under a stable name instead.
         rest_api.node.try_remove_child("Endpoint")
         acknowledge(
@@ -122,6 +145,17 @@ class Api(Construct):
             "Execution logging needs the region-wide API Gateway CloudWatch role; JSON access logs cover each request.",
         )
         return rest_api
+
+    @staticmethod
+    def _gateway_errors(rest_api: apigw.RestApi) -> None:
+        """Answers API Gateway gives itself (throttled, no credentials...) in the API's one error shape."""
+        for response_type, code in GATEWAY_ERRORS.items():
+            rest_api.add_gateway_response(
+                f"GatewayError{response_type.response_type}",
+                type=response_type,
+                response_headers={"Content-Type": "'application/json'"},
+                templates={"application/json": _error_template(code)},
+            )
 
     def _usage_plan(self) -> dict[str, apigw.ApiKey]:
         """One key per configured caller; a usage plan's throttle applies to each of its keys on its own."""

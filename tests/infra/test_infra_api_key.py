@@ -158,3 +158,19 @@ def test_cdk_nag_and_cfn_lint_are_clean(synth: Synthesised) -> None:
     assert all(p["conclusion"] == "success" for p in report["pluginReports"])
     matches = lint_file(Path(synth.template_file), ManualArgs(ignore_checks=["W3005"]))
     assert [f"{m.rule.id} {m.message}" for m in matches] == []
+
+
+def test_gateway_refusals_answer_in_the_api_error_shape(synth: Synthesised) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synth.resources("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {"THROTTLED", "QUOTA_EXCEEDED", "INVALID_API_KEY", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
+        responses
+    )
+    template = responses["THROTTLED"]["ResponseTemplates"]["application/json"]
+    rendered = json.loads(template.replace("$context.error.messageString", '"Too Many Requests"'))
+    assert rendered == {"error": {"code": "throttled", "message": "Too Many Requests"}}
+    assert responses["INVALID_API_KEY"]["ResponseParameters"] == {
+        "gatewayresponse.header.Content-Type": "'application/json'"
+    }
