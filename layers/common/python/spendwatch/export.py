@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from spendwatch.aggregates import cell_values, dimension_values, matches
 from spendwatch.costs import check_range
+from spendwatch.models import CostItem
 from spendwatch.resources import TABLE_PARTITION_KEY as PK
 from spendwatch.resources import TABLE_SORT_KEY as SK
 from spendwatch.store import Store, cost_pk, decode_token, encode_token
@@ -28,35 +29,8 @@ MAX_BYTES = 4_000_000
 # API Gateway gives up after 29 s; a page stops reading well before that and hands out its token.
 MAX_SECONDS = 10.0
 
-FOCUS_COLUMNS = (
-    "BillingAccountId",
-    "SubAccountId",
-    "ProviderName",
-    "ServiceName",
-    "ServiceCategory",
-    "RegionId",
-    "ResourceId",
-    "SkuId",
-    "SkuPriceId",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "CommitmentDiscountId",
-    "ChargePeriodStart",
-    "ChargePeriodEnd",
-    "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "BillingCurrency",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "PricingUnit",
-    "Tags",
-    "x_source",
-    "x_tenant",
-    "x_estimated",
-    "x_collected_at",
-)
+# The charge's own fields: FOCUS names, then spendwatch's ``x_`` extensions (FOCUS allows such columns).
+FOCUS_COLUMNS = tuple(name for name in CostItem.model_fields if name != "x_occurrence")
 # The plain format: one row per charge with the names /v1/costs uses for its dimensions.
 CSV_COLUMNS = {
     "day": "day",
