@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
@@ -39,32 +38,12 @@ HEADERS = {
 CONTENT_TYPE = "text/html; charset=utf-8"
 
 
-@dataclass
-class Dashboard:
-    """Everything the page shows, exact; formatting happens while rendering."""
-
-    now: datetime
-    summary: overview.MonthSummary
-    providers: dict[str, Decimal]
-    services: dict[str, Decimal]
-    budgets: list[tuple[StoredBudget, BudgetStatus]]
-    alerts: list[Alert]
-    freshness: list[overview.Freshness]
+Dashboard = overview.Snapshot
 
 
 def build(now: datetime | None = None) -> Dashboard:
     """Read the page's figures through the overview module the JSON routes share."""
-    now = now or datetime.now(UTC)
-    today = now.date()
-    return Dashboard(
-        now=now,
-        summary=overview.month_summary(today),
-        providers=overview.month_breakdown("provider", today),
-        services=overview.month_breakdown("service", today),
-        budgets=overview.budgets(),
-        alerts=overview.open_alerts(now),
-        freshness=overview.freshness(),
-    )
+    return overview.snapshot(now)
 
 
 def render(data: Dashboard) -> str:

@@ -141,3 +141,31 @@ def freshness() -> list[Freshness]:
             )
         )
     return result
+
+
+@dataclass
+class Snapshot:
+    """Everything the dashboard page and /metrics show, exact, read at one moment."""
+
+    now: datetime
+    summary: MonthSummary
+    providers: dict[str, Decimal]
+    services: dict[str, Decimal]
+    budgets: list[tuple[StoredBudget, BudgetStatus]]
+    alerts: list[Alert]
+    freshness: list[Freshness]
+
+
+def snapshot(now: datetime | None = None) -> Snapshot:
+    """Read the summary, this month's breakdowns, budgets, open alerts and freshness."""
+    now = now or datetime.now(UTC)
+    today = now.date()
+    return Snapshot(
+        now=now,
+        summary=month_summary(today),
+        providers=month_breakdown("provider", today),
+        services=month_breakdown("service", today),
+        budgets=budgets(),
+        alerts=open_alerts(now),
+        freshness=freshness(),
+    )

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, get_args
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from spendwatch.alerts import Alert, AlertKind, Severity
+from spendwatch.alerts import AlertKind, Severity
 from spendwatch.money import ZERO
 from spendwatch.runs import RunStatus
 
@@ -18,9 +17,7 @@ from api import overview
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import GaugeMetricFamily, Metric
-    from spendwatch.budgets import StoredBudget
 
-    from api.schemas import BudgetStatus
 
 router = Router()
 # The classic text format: every Prometheus and every compatible scraper reads it.
@@ -59,28 +56,12 @@ def safe_groups(groups: dict[str, Decimal], limit: int | None = None) -> dict[st
     return result
 
 
-@dataclass(frozen=True)
-class Figures:
-    """Everything /metrics reports, exact, read at one moment."""
-
-    summary: overview.MonthSummary
-    by_provider: dict[str, Decimal]
-    by_service: dict[str, Decimal]
-    budgets: list[tuple[StoredBudget, BudgetStatus]]
-    alerts: list[Alert]
-    freshness: list[overview.Freshness]
+Figures = overview.Snapshot
 
 
-def read_figures(today: date) -> Figures:
+def read_figures(now: datetime) -> Figures:
     """The same figures the summary and the dashboard page read."""
-    return Figures(
-        summary=overview.month_summary(today),
-        by_provider=overview.month_breakdown("provider", today),
-        by_service=overview.month_breakdown("service", today),
-        budgets=overview.budgets(),
-        alerts=overview.open_alerts(),
-        freshness=overview.freshness(),
-    )
+    return overview.snapshot(now)
 
 
 def _gauge(name: str, documentation: str, labels: list[str]) -> GaugeMetricFamily:
@@ -113,8 +94,8 @@ def cost_families(figures: Figures) -> Iterator[Metric]:
         family.add_metric([currency], _money(amount))
         yield family
     for dimension, groups, limit in (
-        ("provider", figures.by_provider, None),
-        ("service", figures.by_service, MAX_SERVICES),
+        ("provider", figures.providers, None),
+        ("service", figures.services, MAX_SERVICES),
     ):
         family = _gauge(
             f"spendwatch_month_to_date_cost_by_{dimension}",
@@ -211,5 +192,5 @@ def exposition(figures: Figures) -> str:
 )
 def get_metrics() -> Response[str]:
     """The summary's figures as Prometheus gauges."""
-    figures = read_figures(datetime.now(UTC).date())
+    figures = read_figures(datetime.now(UTC))
     return Response(status_code=200, content_type=CONTENT_TYPE, body=exposition(figures))
