@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## Run every check: lint, types, unit, integration, infrastructure and end-to-end tests.
 test: $(STAMP) lint typecheck browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
