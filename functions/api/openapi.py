@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from spendwatch import resources
@@ -135,5 +136,11 @@ def document(app: APIGatewayRestResolver, title: str, version: str) -> str:
         from api import deps
 
         gateway_auth = deps.config().api.auth
+    return _rendered(app, title, version, mode, gateway_auth)
+
+
+@lru_cache(maxsize=4)
+def _rendered(app: APIGatewayRestResolver, title: str, version: str, mode: str, gateway_auth: str) -> str:
+    """Generating takes ~25 ms and the routes never change in a container: once per authentication setting."""
     generated = json.loads(app.get_openapi_json_schema(title=title, version=version))
     return json.dumps(complete(generated, security_schemes(mode, gateway_auth)))
