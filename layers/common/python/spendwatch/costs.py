@@ -181,7 +181,6 @@ def _amounts(
         totals = period_totals.currencies.get(currency)
         if totals is None:
             continue
-        amounts.setdefault(label, {})
         for key, amount in _split(totals, group_by).items():
             _add(amounts, label, key, amount)
     return amounts, others

@@ -225,7 +225,10 @@ class Store:
             for day, totals in days.items():
                 if day.startswith(month):
                     month_totals.merge(totals)
-            for record in self.query(day_agg_pk(month), begins_with=f"{source}#", consistent=True):
+            stored_days = self.query(
+                day_agg_pk(month), begins_with=f"{source}#", consistent=True, attributes=("period", "totals", "items")
+            )
+            for record in stored_days:
                 if record["period"] not in days:
                     month_totals.merge(PeriodTotals.from_attr(record["totals"], int(record.get("items", 0))))
             month_totals.drop_cells()
