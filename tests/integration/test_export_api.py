@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +61,7 @@ def test_focus_export_holds_every_charge_once_exactly(focus_collected: dict[str,
     assert len(rows) == len(source) == 1000
     assert sum(Decimal(r["BilledCost"]) for r in rows) == sum(Decimal(r["BilledCost"]) for r in source)
     assert sorted(Decimal(r["BilledCost"]) for r in rows) == sorted(Decimal(r["BilledCost"]) for r in source)
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", r["BilledCost"]) for r in rows)  # plain decimals, no exponents
     assert {r["x_source"] for r in rows} == {"focus"}
     tagged = [json.loads(r["Tags"]) for r in rows if r["Tags"]]
     assert sum(1 for tags in tagged if tags.get("environment") == "dev") == 426

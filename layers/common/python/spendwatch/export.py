@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from spendwatch.aggregates import cell_values, dimension_values, matches
@@ -73,6 +74,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")  # the exact stored value, never exponent notation (8E-7)
     if isinstance(value, Mapping):
         return json.dumps(dict(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return str(value)
