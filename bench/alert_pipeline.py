@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from spendwatch import clock
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local"), str(ROOT)]
 
@@ -120,7 +122,7 @@ def requests_per_batch(config: Path) -> None:
     from alert.evaluate import handler
 
     store = Store(boto3.client("dynamodb"), TABLE)
-    written = seed(store, datetime.now(UTC).date())
+    written = seed(store, clock.utc_now().date())
     event = batch_of_100(written)
     calls: list[str] = []
     aws.client("dynamodb").meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
@@ -146,7 +148,7 @@ def requests_per_batch(config: Path) -> None:
 def latency(endpoint: str) -> None:
     """A collection's daily totals land (as its commit writes them); time until Slack has the spike."""
     store = Store(boto3.client("dynamodb"), TABLE)
-    today = datetime.now(UTC).date()
+    today = clock.utc_now().date()
     samples = []
     with FakeSlack() as slack:
         os.environ["SLACK_WEBHOOK_URL"] = slack.url

@@ -9,10 +9,12 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from spendwatch import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local"), str(ROOT)]
@@ -63,7 +65,7 @@ def load_demo(folder: Path) -> list[str]:
     created = provision(table, bucket, REGION)
     upload_demo(aws.client("s3"), created.bucket)
     use_demo_token(os.environ)
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     providers = DemoProviders(now.date(), os.environ[DO_TOKEN_ENV])
     config = localconfig.with_demo(Config(), created.bucket, providers.start())
     try:
@@ -162,7 +164,7 @@ def measure_in_fresh_process(target: str) -> dict[str, Any]:
 
 def main() -> None:
     """Each endpoint in its own interpreter (demo loaded afresh), then the numbers."""
-    today = datetime.now(UTC).date()
+    today = clock.utc_now().date()
     print("API latency in-process (moto, demo data as `spendwatch local --demo` loads it):")
     spawn = multiprocessing.get_context("spawn")
     for n, (label, target) in enumerate(_endpoints(today.isoformat(), (today - timedelta(days=364)).isoformat())):

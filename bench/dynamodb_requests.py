@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from spendwatch import clock
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python")]
 os.environ.update(
@@ -66,7 +68,7 @@ def write_requests() -> tuple[int, int]:
     client.create_table(**resources.table_create_kwargs("bench"))
     counter = Counter(client)
     writer = CostWriter(Store(client, "bench"), "focus")
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     for file in focus.list_files(str(SAMPLE)):
         for item in focus.read_file(file, "focus", now):
             assert isinstance(item, CostItem)

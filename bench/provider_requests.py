@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
+
+from spendwatch import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local")]
@@ -50,7 +51,7 @@ def main() -> None:
         os.environ.pop(name, None)
     aws.client.cache_clear()
     boto3.client("dynamodb").create_table(**resources.table_create_kwargs("bench"))
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     providers = DemoProviders(now.date(), TOKEN)
     urls = providers.start()
     try:

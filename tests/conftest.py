@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from spendwatch import clock
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FOCUS_SAMPLE = FIXTURES / "focus_1.0_sample_1000rows.csv"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        metavar="INSTANT",
+        help=f"run the suite as if it were this ISO 8601 UTC instant (sets {clock.NOW_ENV} for the code under test)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "calendar: the test reads or builds dates relative to today; `make test` also runs it at --now"
+    )
+    instant = config.getoption("--now")
+    if instant:
+        try:
+            clock.parse_instant(instant)
+        except clock.ClockError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        os.environ[clock.NOW_ENV] = instant
+    clock.reset()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"clock: {clock.utc_now():%Y-%m-%d %H:%M:%S}Z" + (" (--now)" if config.getoption("--now") else "")
 
 
 def focus_sums(column: str, path: Path = FOCUS_SAMPLE) -> dict[str, Decimal]:

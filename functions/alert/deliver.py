@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
 from spendwatch.alerts import Alert, Delivery
 from spendwatch.aws import client
+from spendwatch.clock import utc_now
 from spendwatch.config import cached_config
 from spendwatch.observability import logger
 from spendwatch.resources import ENV_TOPIC
@@ -58,7 +59,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = FunctionSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
     records = list(DynamoDBStreamEvent(event).records)
-    failures = deliver(records, store, lambda: channels(settings, os.environ), datetime.now(UTC))
+    failures = deliver(records, store, lambda: channels(settings, os.environ), utc_now())
 
     def check(record: DynamoDBRecord) -> None:
         if reason := failures.get(record_key(record)):

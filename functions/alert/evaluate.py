@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from spendwatch.aws import client
+from spendwatch.clock import utc_now
 from spendwatch.config import cached_config
 from spendwatch.observability import logger
 from spendwatch.runs import CollectionRun
@@ -41,9 +42,7 @@ def _read_records(context: Context, records: list[dict[str, Any]]) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Evaluate per affected scope: the batch is read once, every rule runs once."""
     settings = FunctionSettings.from_env()
-    evaluation = Context(
-        Store(client("dynamodb"), settings.table), cached_config(settings.config_path), datetime.now(UTC)
-    )
+    evaluation = Context(Store(client("dynamodb"), settings.table), cached_config(settings.config_path), utc_now())
     if "Records" in event:
         _read_records(evaluation, event["Records"])
         outcome = run.on_changes(evaluation)

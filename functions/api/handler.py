@@ -87,10 +87,27 @@ def store_error(exc: StoreError) -> Response[Any]:
     return error_response(503, "unavailable", "storage is temporarily unavailable; retry later")
 
 
+def allowed_methods(path: str) -> list[str]:
+    """The methods some route takes on ``path`` (HEAD wherever GET is), sorted; empty for an unknown path."""
+    # Powertools keeps its routes in these two lists (pinned version; a test covers every route's answer).
+    routes = app._static_routes + app._dynamic_routes
+    methods = {route.method for route in routes if route.rule.match(path)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 @app.not_found
 def not_found(exc: NotFoundError) -> Response[Any]:
-    """Unknown route."""
-    return error_response(404, "not_found", "no such route")
+    """Unknown path (404), or a method no route on the path takes (405 with ``Allow``)."""
+    event = app.current_event
+    allowed = allowed_methods(event.path)
+    if not allowed:
+        return error_response(404, "not_found", "no such route")
+    # A HEAD request is resolved as GET; the request context keeps the method the client sent.
+    method = event.request_context.http_method or event.http_method
+    message = f"{method} is not allowed on {event.path}; allowed: {', '.join(allowed)}"
+    return error_response(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
 
 
 def _json_body(event: dict[str, Any]) -> None:
@@ -109,4 +126,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _json_body(event)
     if denied is not None:
         return denied
+    if event.get("httpMethod") == "HEAD":
+        # HEAD is answered as GET on every route that takes GET; the gateway sends the headers only, with the
+        # Content-Length the GET would have.
+        event["httpMethod"] = "GET"
     return caching.conditional(event, app.resolve(event, context))

@@ -6,11 +6,12 @@ Computing them in one place is what makes the three agree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from spendwatch.alerts import Alert
+from spendwatch.clock import utc_now
 from spendwatch.costs import history
 from spendwatch.money import ZERO
 from spendwatch.runs import CollectionRun
@@ -55,7 +56,7 @@ def month_summary(today: date | None = None) -> MonthSummary:
     """The figures of ``GET /v1/costs/summary`` (exact; formatting happens at the edges)."""
     from spendwatch.forecast import forecast
 
-    today = today or datetime.now(UTC).date()
+    today = today or utc_now().date()
     series = daily_total(today)
     result = forecast(series, today, 30, INTERVAL_LEVEL)
     first = today.replace(day=1)
@@ -80,7 +81,7 @@ def month_summary(today: date | None = None) -> MonthSummary:
 
 def month_breakdown(dimension: str, today: date | None = None) -> dict[str, Decimal]:
     """Month-to-date cost per value of ``dimension``, largest first."""
-    today = today or datetime.now(UTC).date()
+    today = today or utc_now().date()
     result = history(deps.store(), today.replace(day=1), today, "day", dimension, deps.config().currency)
     return {group.key: group.total for group in result.groups}
 
@@ -96,7 +97,7 @@ def open_alerts(now: datetime | None = None) -> list[Alert]:
     """Alerts that are open now (a snooze that ran out counts as open), newest first."""
     from api.routes.alerts import effective
 
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     alerts = [effective(a, now) for a in deps.store().alerts()]
     return sorted((a for a in alerts if a.status == "open"), key=lambda a: (a.created_at, a.id), reverse=True)
 
@@ -158,7 +159,7 @@ class Snapshot:
 
 def snapshot(now: datetime | None = None) -> Snapshot:
     """Read the summary, this month's breakdowns, budgets, open alerts and freshness."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     today = now.date()
     return Snapshot(
         now=now,

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from spendwatch.clock import Clock, utc_now
 from spendwatch.config import Config, Source
 from spendwatch.runs import CollectionRun, CollectionWindow
 from spendwatch.store import Store, StoreError
 from spendwatch.writer import CostWriter, UsageWriter
 
 from collect.sources.base import Collector, CollectRequest, RequestCounter, Sink, SourceError
-
-Clock = Callable[[], datetime]
 
 # Imported on demand: a run loads only its own provider's client (pydo alone costs ~265 ms to import).
 COLLECTORS = {
@@ -29,10 +27,6 @@ COLLECTORS = {
 
 class UnsupportedSourceError(RuntimeError):
     """The source type has no collector in this version."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def collector_for(source_type: str) -> Collector:
@@ -52,7 +46,7 @@ def collect(
     *,
     start: date | None = None,
     end: date | None = None,
-    clock: Clock = _utcnow,
+    clock: Clock = utc_now,
     **request_options: Any,
 ) -> CollectionRun:
     """Run one collection of ``source`` and return its finished run record (also stored)."""

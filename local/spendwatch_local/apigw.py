@@ -8,9 +8,11 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from spendwatch.clock import utc_now
 
 from spendwatch_local.lambda_shapes import LOCAL_ACCOUNT
 
@@ -46,7 +48,7 @@ class HttpResponse:
 
 def build_event(request: HttpRequest, now: datetime | None = None) -> dict[str, Any]:
     """The API Gateway REST proxy event for a request on the ``/{proxy+}`` resource."""
-    moment = now or datetime.now(UTC)
+    moment = now or utc_now()
     split = urlsplit(request.target)
     path = unquote(split.path) or "/"
     query = parse_qsl(split.query, keep_blank_values=True)

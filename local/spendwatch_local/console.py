@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,12 @@ class Console:
         self._out = out
         self._err = err
         self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """Print nothing more: what start-up threads still say while the runtime stops is noise."""
+        with self._lock:
+            self._closed = True
 
     def line(self, text: str = "") -> None:
         """Print one line for the user."""
@@ -34,6 +41,8 @@ class Console:
 
     def _write(self, stream: TextIO, text: str) -> None:
         with self._lock:
+            if self._closed:
+                return
             stream.write(text + "\n")
             stream.flush()
 
@@ -44,12 +53,14 @@ def make_logger(verbose: bool) -> Logger:
 
 
 def stop_on_signals(stop: threading.Event) -> None:
-    """Set ``stop`` on SIGINT or SIGTERM; a second one interrupts whatever is still running."""
+    """Set ``stop`` on SIGINT or SIGTERM; a second one ends the process at once, wherever the stop has got to."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
-            # A second Ctrl-C stops waiting for a collection that is still running.
-            raise KeyboardInterrupt
+            sys.stdout.flush()
+            sys.stderr.write("spendwatch: interrupted\n")
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
         stop.set()
 
     signal.signal(signal.SIGINT, handle)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from spendwatch.clock import utc_now
+
 # moto's default account, so ARNs built here match the resources moto creates.
 LOCAL_ACCOUNT = "123456789012"
 
@@ -71,7 +73,7 @@ class LambdaContext:
     @property
     def log_stream_name(self) -> str:
         """A log stream name in Lambda's format."""
-        return f"{datetime.now(UTC):%Y/%m/%d}/[{self.function_version}]local"
+        return f"{utc_now():%Y/%m/%d}/[{self.function_version}]local"
 
     def get_remaining_time_in_millis(self) -> int:
         """Milliseconds left before the function's timeout."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shlex
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import boto3
 from aws_lambda_powertools import Logger
-from spendwatch import resources
+from spendwatch import clock, resources
 from spendwatch.config import Config, ConfigError
 
 from spendwatch_local import localconfig
@@ -35,9 +34,12 @@ from spendwatch_local.runs import fire_collection, summary_line
 from spendwatch_local.schedule import Schedule, ScheduleError, parse_schedule
 from spendwatch_local.scheduler import Scheduler, utc_now
 from spendwatch_local.server import GatewayServer
+from spendwatch_local.shutdown import Shutdown
 from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
 
 READY = "spendwatch is ready at"
+# From Ctrl-C to exit stays under 2 s: this much for stopping the components, the rest for Python's own exit.
+STOP_BUDGET_SECONDS = 1.2
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,44 @@ def function_environment(environ: MutableMapping[str, str], verbose: bool) -> No
 
 
 def run_local(options: LocalOptions, console: Console, logger: Logger, stop: threading.Event) -> int:
-    """Run until ``stop`` is set (by SIGINT or SIGTERM); the exit code is 0 on a clean stop."""
+    """Run until ``stop`` is set (by SIGINT or SIGTERM); the exit code is 0 on a clean stop.
+
+    Start-up runs in a worker thread while this (the main) thread only waits, so a Ctrl-C is acted on at once
+    whatever start-up is doing: the components started so far are stopped in order within STOP_BUDGET_SECONDS.
+    """
     started = time.monotonic()
     try:
         plan = _plan(options, os.environ)
     except (ConfigError, ScheduleError) as exc:
         console.error(str(exc))
         return EXIT_USAGE
-    try:
-        with contextlib.ExitStack() as cleanup:
-            return _serve(options, plan, stop, cleanup, console, logger, started)
-    except (AwsSetupError, FunctionLoadError, ConfigError, OSError) as exc:
-        console.error(str(exc))
-        return EXIT_FAILED
+    shutdown = Shutdown()
+    outcome: list[int] = []
+
+    def start() -> None:
+        try:
+            outcome.append(_serve(options, plan, stop, shutdown, console, logger, started))
+        except (AwsSetupError, FunctionLoadError, ConfigError, OSError) as exc:
+            console.error(str(exc))
+            outcome.append(EXIT_FAILED)
+        except Exception as exc:
+            logger.exception("start-up failed")
+            console.error(f"start-up failed: {type(exc).__name__}: {exc}")
+            outcome.append(EXIT_FAILED)
+
+    worker = threading.Thread(target=start, name="spendwatch-start", daemon=True)
+    worker.start()
+    while not stop.wait(0.2):
+        if not worker.is_alive() and outcome != [EXIT_OK]:
+            break
+    if stop.is_set():
+        console.line("spendwatch: stopping")
+        console.close()
+    overran = shutdown.run(STOP_BUDGET_SECONDS)
+    logger.debug("stopped", extra={"seconds": shutdown.took})
+    if overran:
+        logger.info("still busy at exit, left to end with the process", extra={"components": overran})
+    return outcome[0] if outcome and outcome[0] != EXIT_OK else EXIT_OK
 
 
 def _plan(options: LocalOptions, environ: MutableMapping[str, str]) -> _Plan:
@@ -128,15 +155,15 @@ class _Demo:
     exports: dict[str, str] = field(default_factory=dict)
 
 
-def _start_backend(options: LocalOptions, plan: _Plan, cleanup: contextlib.ExitStack) -> _Backend:
+def _start_backend(options: LocalOptions, plan: _Plan, shutdown: Shutdown) -> _Backend:
     environ = os.environ
     aws = start_aws(environ)
-    cleanup.callback(aws.stop)
+    shutdown.add("aws", lambda _timeout: aws.stop())
     created = provision(plan.table, plan.bucket, aws.region)
     config, demo = plan.config, None
     if options.demo:
         upload_demo(boto3.client("s3", region_name=aws.region), plan.bucket)
-        demo = _start_demo(environ, cleanup)
+        demo = _start_demo(environ, shutdown)
         config = localconfig.with_demo(plan.base, plan.bucket, demo.urls)
         config_file = localconfig.write_effective(config, Path.cwd())
     else:
@@ -149,12 +176,12 @@ def _start_backend(options: LocalOptions, plan: _Plan, cleanup: contextlib.ExitS
     return _Backend(aws, created, config, config_file, collect, api, demo)
 
 
-def _start_demo(environ: MutableMapping[str, str], cleanup: contextlib.ExitStack) -> _Demo:
+def _start_demo(environ: MutableMapping[str, str], shutdown: Shutdown) -> _Demo:
     """Serve the demo history from the fake providers (stopped on the way out)."""
     token_is_ours = use_demo_token(environ)
     providers = DemoProviders(utc_now().date(), environ[DO_TOKEN_ENV])
     urls = providers.start()
-    cleanup.callback(providers.stop)
+    shutdown.add("providers", lambda _timeout: providers.stop())
     # Only the demo's own token is printed: a token the user exported is theirs, and their shell has it already.
     exports = {DO_TOKEN_ENV: DEMO_DO_TOKEN} if token_is_ours else {}
     return _Demo(providers, urls, exports)
@@ -164,19 +191,20 @@ def _serve(
     options: LocalOptions,
     plan: _Plan,
     stop: threading.Event,
-    cleanup: contextlib.ExitStack,
+    shutdown: Shutdown,
     console: Console,
     logger: Logger,
     started: float,
 ) -> int:
+    """Start everything and print the ready line; returns once serving (or when ``stop`` cut start-up short)."""
     token_from_env = bool(os.environ.get(resources.ENV_API_TOKEN))
-    backend = _start_backend(options, plan, cleanup)
+    backend = _start_backend(options, plan, shutdown)
     try:
         server = GatewayServer((options.host, options.port), backend.api.invoke, logger)
     except OSError as exc:
         console.error(f"cannot listen on {options.host}:{options.port}: {exc.strerror}; pass --port")
         return EXIT_FAILED
-    cleanup.callback(server.server_close)
+    shutdown.add("http", lambda _timeout: server.server_close())
     _print_setup(console, backend, options.demo)
 
     def fire(source: str, fired_at: datetime, prefix: str = "") -> None:
@@ -186,7 +214,6 @@ def _serve(
     started_at = utc_now()
     for source in plan.schedules:
         if stop.is_set():
-            console.line("spendwatch: stopping")
             return EXIT_OK
         fire(source, started_at)
     # The stream functions (alert evaluation and delivery) then catch up from the start of the stream (trim
@@ -201,19 +228,21 @@ def _serve(
         settings=PollerSettings(batching_window_seconds=1.0),
     )
     poller.start()
-    cleanup.callback(poller.stop)
-    threading.Thread(target=server.serve_forever, name="spendwatch-api", daemon=True).start()
-    cleanup.callback(server.shutdown)
+    shutdown.add("poller", poller.stop)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="spendwatch-api", daemon=True
+    ).start()
+    shutdown.add("http", server.stop)
     scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
     scheduler.start()
-    cleanup.callback(scheduler.stop)
+    shutdown.add("scheduler", scheduler.stop)
     staleness = _staleness_checks(backend.aws.region, started_at, logger)
     staleness.start()
-    cleanup.callback(staleness.stop)
+    shutdown.add("staleness", staleness.stop)
+    if stop.is_set():
+        return EXIT_OK
     elapsed = time.monotonic() - started
     _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env, elapsed)
-    stop.wait()
-    console.line("spendwatch: stopping")
     return EXIT_OK
 
 
@@ -273,6 +302,10 @@ def _print_setup(console: Console, backend: _Backend, demo: bool) -> None:
     console.line(f"spendwatch local: AWS at {aws.url} ({kind}), region {aws.region}")
     console.line(f"  table {created.table}, bucket {created.bucket}, topic {created.topic_arn}")
     console.line(f"  config {config_file}" + (" (your config + the demo sources)" if demo else ""))
+    if clock.is_shifted():
+        console.line(
+            f"  clock: {clock.NOW_ENV} puts now at {clock.utc_now():%Y-%m-%d %H:%M:%S}Z, advancing in real time"
+        )
     if backend.demo is not None:
         _print_demo(console, backend.demo, created.bucket)
     exports = {

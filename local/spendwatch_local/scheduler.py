@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
+from spendwatch import clock
 
 from spendwatch_local.schedule import Schedule, next_fire
 
@@ -17,8 +18,8 @@ Fire = Callable[[str, datetime], None]
 
 
 def utc_now() -> datetime:
-    """The current time in UTC (EventBridge evaluates every schedule in UTC)."""
-    return datetime.now(UTC)
+    """The current time in UTC by the one clock (EventBridge evaluates every schedule in UTC)."""
+    return clock.utc_now()
 
 
 class Scheduler:

@@ -40,6 +40,11 @@ class GatewayServer(ThreadingHTTPServer):
         """The bound port (useful when asked for port 0)."""
         return int(self.server_address[1])
 
+    def stop(self, timeout: float = 0.0) -> None:
+        """Stop serve_forever (it polls every 0.1 s) and close the socket; requests in flight are not waited for."""
+        self.shutdown()
+        self.server_close()
+
     def respond(self, request: HttpRequest) -> HttpResponse:
         """The function's answer to ``request``."""
         return respond(request, self.invoke, self.logger)
@@ -67,11 +72,12 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "spendwatch-local"
 
-    def do_GET(self) -> None:
-        """Proxy a GET."""
-        self._proxy()
-
-    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the function, as through API Gateway's ANY method: the API answers a method it
+        # does not take with its own 405 (or 404), never the standard library's HTML 501.
+        if name.startswith("do_"):
+            return self._proxy
+        raise AttributeError(name)
 
     def _proxy(self) -> None:
         body = self._read_body()

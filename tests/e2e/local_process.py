@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spendwatch import clock
 
 TOKEN = "e2e-test-token"
 READY = re.compile(r"^spendwatch is ready at (http://127\.0\.0\.1:\d+) after (\d+\.\d) s")
@@ -49,6 +50,8 @@ def clean_env() -> dict[str, str]:
     redirects = ("AWS_ENDPOINT_URL", "SPENDWATCH_", "POWERTOOLS_", "DIGITALOCEAN_", "OPENCOST_URL", "VERCEL_", "SLACK_")
     env = {name: value for name, value in os.environ.items() if not name.startswith(redirects)}
     env["SPENDWATCH_API_TOKEN"] = TOKEN
+    # The suite's clock (pytest --now) is the runtime's clock too, at the instant the child starts.
+    env.update(clock.child_environ())
     return env
 
 

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.schemas import APIOperation, BaseSchema
+from spendwatch import clock
 
 from tests.e2e.local_process import TOKEN, Runtime, local_demo
 
@@ -91,7 +92,7 @@ def _runs(operation: APIOperation, runtime: Runtime) -> list[tuple[str, SearchSt
     examples = FEWER_EXAMPLES.get(operation.label, EXAMPLES)
     query = None
     if operation.label in NARROWED:
-        today = datetime.now(UTC).date()
+        today = clock.utc_now().date()
         query = {"start": str(today - timedelta(days=NARROWED[operation.label] - 1)), "end": str(today)}
     runs = [
         (mode.value, operation.as_strategy(generation_mode=mode, query=query), examples)

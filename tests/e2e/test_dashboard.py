@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
+from spendwatch import clock
 
 from tests.e2e.local_process import TOKEN, Runtime, local_demo
 
@@ -113,7 +114,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
 def _api(runtime: Runtime) -> dict[str, Any]:
     """What the JSON API says, under the names the tests use."""
-    today = datetime.now(UTC).date()
+    today = clock.utc_now().date()
     history = f"/v1/costs?start={today - timedelta(days=90)}&end={today - timedelta(days=1)}"
     paths = {
         "summary": "/v1/costs/summary",

@@ -1,16 +1,23 @@
 """Alerts end to end on `spendwatch local --demo` with Slack pointed at a local receiver: the demo's spike is one
 message naming the service behind it, a budget over the API alerts once per threshold crossed, and neither
-re-collecting nor restarting the runtime (on the same AWS endpoint) posts anything again."""
+re-collecting nor restarting the runtime (on the same AWS endpoint) posts anything again.
+
+The budget watches a cost this test writes for today (by the suite's clock) in a FOCUS file of its own: the demo's
+history ends yesterday, so on the first day of a month (or week, quarter, year) no budget period has demo spend.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
+from spendwatch import clock
 
 from tests.e2e.local_process import Runtime, local_demo
 from tests.fakes.slack import FakeSlack
@@ -18,6 +25,33 @@ from tests.fakes.slack import FakeSlack
 EC2 = "Amazon Elastic Compute Cloud - Compute"
 WAIT_SECONDS = 90
 QUIET_SECONDS = 8
+LEDGER = "E2E Ledger"
+pytestmark = pytest.mark.calendar
+
+
+def _with_todays_cost(workdir: Path, amount: str) -> Path:
+    """A spendwatch.toml in ``workdir`` with one FOCUS source: ``amount`` USD of LEDGER spend today (UTC)."""
+    day = clock.utc_today()
+    export = workdir / "today.csv"
+    export.write_text(
+        "ProviderName,ServiceName,BilledCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd\n"
+        f"{LEDGER},Ledger,{amount},USD,{day} 00:00:00,{day + timedelta(days=1)} 00:00:00\n",
+        encoding="utf-8",
+    )
+    (workdir / "spendwatch.toml").write_text(
+        f'[[sources]]\nname = "e2e-today"\ntype = "focus"\npath = "{export}"\nschedule = "rate(1 day)"\n',
+        encoding="utf-8",
+    )
+    return workdir
+
+
+def _settled(slack: FakeSlack) -> None:
+    """Wait until Slack has had no new message for two seconds (first-seen alerts may still be on their way)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    count = -1
+    while count != len(slack.accepted) and time.monotonic() < deadline:
+        count = len(slack.accepted)
+        time.sleep(2)
 
 
 def _wait_for(check: Callable[[], bool], what: str, runtime: Runtime) -> None:
@@ -52,13 +86,20 @@ def test_spike_budget_and_restart(tmp_path_factory: pytest.TempPathFactory, aws:
     }
     with FakeSlack() as slack:
         env["SLACK_WEBHOOK_URL"] = slack.url
-        with local_demo(tmp_path_factory.mktemp("alerts-1"), env) as runtime:
+        with local_demo(_with_todays_cost(tmp_path_factory.mktemp("alerts-1"), "110.00"), env) as runtime:
             _wait_for(lambda: any("Spike" in text for text in _texts(slack)), "the spike message", runtime)
             spike_messages = [text for text in _texts(slack) if "Spike" in text]
             assert len(spike_messages) == 1 and EC2 in spike_messages[0]
 
             status, budget = runtime.post(
-                "/v1/budgets", {"name": "e2e", "amount": "1000", "thresholds": ["50%", "80%", "100%", "1000%"]}
+                "/v1/budgets",
+                {
+                    "name": "e2e",
+                    "amount": "100",
+                    "period": "month",
+                    "scope": {"provider": LEDGER},
+                    "thresholds": ["50%", "80%", "100%", "1000%"],
+                },
             )
             assert status == 201, budget
             rule = f"budget:{budget['id']}"
@@ -71,6 +112,7 @@ def test_spike_budget_and_restart(tmp_path_factory: pytest.TempPathFactory, aws:
             assert sorted(a["level"] for a in budget_alerts()) == ["100%", "50%", "80%"]
             _wait_for(lambda: ids <= set(slack.accepted_alert_ids()), "budget alerts on Slack", runtime)
 
+            _settled(slack)
             posted = len(slack.accepted)
             runtime.collect("demo-do")
             time.sleep(QUIET_SECONDS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ import requests
 from botocore.stub import Stubber
 from moto.ce.models import ce_backends
 from moto.core import DEFAULT_ACCOUNT_ID
-from spendwatch import aws
+from spendwatch import aws, clock
 from spendwatch.money import to_cents
 
 from tests.integration.conftest import TABLE, LambdaContext, call_api, scheduled_event, write_config
@@ -29,7 +29,7 @@ SERVICES = {
 
 def window() -> list[date]:
     """The default window of a run started now: the trailing three days up to today (UTC)."""
-    today = datetime.now(UTC).date()
+    today = clock.utc_now().date()
     return [today - timedelta(days=n) for n in (2, 1, 0)]
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.models import CostItem
 
@@ -30,7 +31,7 @@ def api(aws_env: dict[str, Any]) -> dict[str, Any]:
 
 
 def _spend_today(provider: str, amount: str) -> None:
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     totals = PeriodTotals()
     totals.add(
@@ -57,7 +58,7 @@ def test_create_read_update_delete(api: dict[str, Any]) -> None:
     assert status == 201, created
     assert created["amount"] == "200.00" and created["origin"] == "api" and created["currency"] == "USD"
     assert created["status"]["spent"] == "123.46" and created["status"]["utilisation"] == "61.7"
-    assert created["status"]["period"] == datetime.now(UTC).strftime("%Y-%m")
+    assert created["status"]["period"] == clock.utc_now().strftime("%Y-%m")
 
     status, listed = call_api("/v1/budgets")
     assert status == 200

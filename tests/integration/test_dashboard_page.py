@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import html
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.alerts import Alert
 from spendwatch.models import CostItem
@@ -18,7 +19,7 @@ from spendwatch.runs import CollectionRun
 
 from tests.integration.conftest import TOKEN, LambdaContext, api_event, call_api, store, write_config
 
-NOW = datetime.now(UTC)
+NOW = clock.utc_now()
 TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
 HOSTILE_PROVIDER = '<script>alert("provider")</script>'
 HOSTILE_SERVICE = '"><img src=x onerror=alert(1)>'

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.money import to_cents
 
 from tests.fakes.digitalocean import FakeDigitalOcean, fixture, spread_insights
@@ -116,7 +117,7 @@ def test_a_provider_failure_is_a_failed_run_without_the_token(do_env: FakeDigita
 
 
 def test_a_scheduled_run_reads_the_lookback_and_the_inventory(do_env: FakeDigitalOcean) -> None:
-    today = datetime.now(UTC).date()
+    today = clock.utc_now().date()
     first = today - timedelta(days=2)
     do_env.insights = spread_insights(fixture("billing_insights_list.json")["data_points"], first, today)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.models import CostItem
 from spendwatch.runs import CollectionRun
@@ -28,7 +29,7 @@ amount = "100.00"
 period = "month"
 thresholds = ["50%", "80%", "100%", "$10"]
 """
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+TODAY = clock.utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @pytest.fixture
@@ -73,8 +74,8 @@ def _run_record(status: str, error: str | None = None) -> dict[str, Any]:
         source="s",
         type="focus",
         status=status,
-        started_at=datetime.now(UTC),
-        finished_at=datetime.now(UTC),
+        started_at=clock.utc_now(),
+        finished_at=clock.utc_now(),
         error=error,
     )
     image = {**run.model_dump(mode="json"), "pk": "RUN", "sk": f"x#{status}", "item_type": "run"}

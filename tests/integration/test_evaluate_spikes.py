@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.models import CostItem
 from spendwatch.store import to_item
 
 from tests.integration.conftest import LambdaContext, store, write_config
 
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+TODAY = clock.utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _item(provider: str, service: str, amount: Decimal, day: datetime, sku: str = "") -> CostItem:

@@ -12,13 +12,12 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from spendwatch import aws, resources
+from spendwatch import aws, clock, resources
 from spendwatch.config import cached_config
 from spendwatch.runs import CollectionRun
 from spendwatch.store import Store
@@ -89,7 +88,7 @@ def test_a_failed_run_becomes_an_alert_on_the_topic(pipeline: dict[str, Any]) ->
     poller.start()
     try:
         # When a collection run fails
-        now = datetime.now(UTC)
+        now = clock.utc_now()
         run = CollectionRun(
             run_id="r1", source="s", type="focus", status="failed", started_at=now, finished_at=now, error="boom"
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from spendwatch import clock
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.alerts import Alert, alert_id
 from spendwatch.models import CostItem
@@ -19,7 +20,7 @@ from spendwatch.runs import CollectionRun, CollectionWindow
 
 from tests.integration.conftest import LambdaContext, api_event, call_api, store, write_config
 
-NOW = datetime.now(UTC)
+NOW = clock.utc_now()
 TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
 DAYS = 60
 CENT = 0.005  # a float sample agrees with a decimal string when it rounds to it

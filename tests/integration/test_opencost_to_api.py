@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.money import to_cents
 
 from tests.fakes.opencost import FakeOpenCost, Reply, example_allocations, idle_allocation
@@ -111,7 +112,7 @@ def _cost_items(aws_env: dict[str, Any]) -> int:
 def test_the_default_window_is_the_lookback_up_to_today(served: FakeOpenCost) -> None:
     run = _collect()
 
-    today = datetime.now(UTC).date()
+    today = clock.utc_now().date()
     first = today - timedelta(days=2)
     window = {"start": first.isoformat(), "end": today.isoformat()}
     assert run["status"] == "succeeded" and run["window"] == window and run["requests"] == 1

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from spendwatch import clock
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.models import CostItem
 
 from tests.integration.conftest import call_api, store, write_config
 
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+TODAY = clock.utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
 DAYS = 120
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from spendwatch import clock
 
 from tests.integration.conftest import call_api, write_config
 
-TODAY = datetime.now(UTC).date()
+TODAY = clock.utc_now().date()
 YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spendwatch.alerts import Alert, AlertKind, AlertStatus
+from spendwatch.clock import utc_now
 
 from api import deps, openapi, paging
 from api.errors import ApiError
@@ -54,7 +55,7 @@ def list_alerts(
     next_token: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AlertPage:
     """Alerts filtered by status and kind."""
-    now = datetime.now(UTC)
+    now = utc_now()
     alerts = [effective(a, now) for a in deps.store().alerts()]
     chosen = [a for a in alerts if (status is None or a.status == status) and (kind is None or a.kind == kind)]
     chosen.sort(key=lambda a: (a.created_at, a.id), reverse=True)
@@ -71,7 +72,7 @@ def _change(
         raise ApiError(404, "not_found", f"no alert {alert_id}")
     if alert.status == "resolved" and status != "resolved":
         raise ApiError(409, "conflict", "the alert is resolved")
-    now = datetime.now(UTC)
+    now = utc_now()
     changes = {"status": status, "updated_at": now.isoformat(), "snoozed_until": until.isoformat() if until else None}
     store.update_alert(alert_id, changes)
     return alert.model_copy(update={"status": status, "updated_at": now, "snoozed_until": until})
@@ -102,7 +103,7 @@ def resolve(alert_id: AlertId) -> Alert:
 )
 def snooze(alert_id: AlertId, request: SnoozeRequest) -> Alert:
     """Quiet until a moment (at most 90 days ahead)."""
-    now = datetime.now(UTC)
+    now = utc_now()
     until = request.until or now + timedelta(hours=request.hours or 0)
     until = until if until.tzinfo else until.replace(tzinfo=UTC)
     if not now < until <= now + MAX_SNOOZE:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,6 +18,7 @@ from spendwatch.budgets import (
     period_bounds,
     period_label,
 )
+from spendwatch.clock import utc_now
 from spendwatch.config import Budget
 from spendwatch.money import ZERO, format_money
 from spendwatch.spend import scope_series
@@ -50,8 +50,8 @@ def budget_status(stored: StoredBudget) -> BudgetStatus:
     config = deps.config()
     budget = stored.budget
     currency = budget.currency or config.currency
-    start, end = period_bounds(budget.period, local_today(datetime.now(UTC), config.timezone))
-    series = scope_series(deps.store(), budget.scope, currency, start, min(end, datetime.now(UTC).date()))
+    start, end = period_bounds(budget.period, local_today(utc_now(), config.timezone))
+    series = scope_series(deps.store(), budget.scope, currency, start, min(end, utc_now().date()))
     spent = sum((amount for _, amount in series), ZERO)
     return BudgetStatus(
         period=period_label(budget.period, start),
@@ -110,7 +110,7 @@ def list_budgets(
 def create_budget(budget: Budget) -> Response[str]:
     """Create a budget; 409 if the name is taken."""
     _check_name(budget.name)
-    now = datetime.now(UTC)
+    now = utc_now()
     stored = StoredBudget(uuid.uuid4().hex, budget, "api", now, now)
     deps.store().put(budget_record(stored))
     return Response(status_code=201, content_type="application/json", body=_out(stored).model_dump_json())
@@ -142,7 +142,7 @@ def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
     """Replace every field of an API budget."""
     stored = _editable(budget_id)
     _check_name(budget.name, except_id=budget_id)
-    updated = StoredBudget(budget_id, budget, "api", stored.created_at, datetime.now(UTC))
+    updated = StoredBudget(budget_id, budget, "api", stored.created_at, utc_now())
     deps.store().put(budget_record(updated))
     return _out(updated)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from spendwatch.clock import utc_now
 from spendwatch.costs import History, QueryError, history
 from spendwatch.money import ZERO, format_money
 
@@ -97,7 +98,7 @@ def get_costs(
 
     Filters narrow the charges counted (exact matches; ``(none)`` selects charges without a value).
     """
-    today = datetime.now(UTC).date()
+    today = utc_now().date()
     end = end or today
     start = start or end.replace(day=1)
     where = parse_where(provider, service, account, region, tenant, tag)

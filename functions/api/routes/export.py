@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from spendwatch.clock import utc_now
 from spendwatch.costs import QueryError
 from spendwatch.export import ExportFormat, export_page
 from spendwatch.store import InvalidTokenError
@@ -54,7 +55,7 @@ def export(
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response[str]:
     """Every charge between start and end matching the filters, one CSV page at a time, day by day."""
-    today = datetime.now(UTC).date()
+    today = utc_now().date()
     end = end or today
     start = start or end.replace(day=1)
     where = parse_where(provider, service, account, region, tenant, tag)

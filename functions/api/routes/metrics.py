@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, get_args
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from spendwatch.alerts import AlertKind, Severity
+from spendwatch.clock import utc_now
 from spendwatch.money import ZERO
 from spendwatch.runs import RunStatus
 
@@ -192,5 +193,5 @@ def exposition(figures: Figures) -> str:
 )
 def get_metrics() -> Response[str]:
     """The summary's figures as Prometheus gauges."""
-    figures = read_figures(datetime.now(UTC))
+    figures = read_figures(utc_now())
     return Response(status_code=200, content_type=CONTENT_TYPE, body=exposition(figures))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from spendwatch.clock import utc_now
 from spendwatch.costs import QueryError, check_group_by, history
 from spendwatch.money import ZERO, format_money
 
@@ -62,7 +63,7 @@ def get_projections(
         check_group_by(group_by)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from exc
-    today = datetime.now(UTC).date()
+    today = utc_now().date()
     groups = []
     for key, series in _groups(group_by, today).items():
         result = forecast(series, today, horizon_days, level)

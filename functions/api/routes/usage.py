@@ -6,11 +6,12 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from spendwatch.clock import utc_now
 from spendwatch.costs import QueryError, check_range
 from spendwatch.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
 
@@ -34,7 +35,7 @@ MAX_USAGE_DAYS = 366
 def post_usage(batch: UsageBatch) -> UsageAccepted:
     """Store a batch of usage records; a retry with the same key and records changes nothing."""
     try:
-        result = ingest(deps.store(), batch, datetime.now(UTC))
+        result = ingest(deps.store(), batch, utc_now())
     except UsageConflictError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
     return UsageAccepted(accepted=result.accepted, replayed=result.replayed)
@@ -63,7 +64,7 @@ def get_usage(
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> UsagePage:
     """Daily sums of pushed and collected usage, paged."""
-    end = end or datetime.now(UTC).date()
+    end = end or utc_now().date()
     start = start or end - timedelta(days=30)
     try:
         check_range(start, end)

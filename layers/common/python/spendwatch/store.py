@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from spendwatch.aggregates import PeriodTotals
 from spendwatch.alerts import ALERT_RETENTION, ALERTS_PK, Alert
+from spendwatch.clock import utc_now
 from spendwatch.reports import REPORT_RETENTION, REPORTS_PK, Report
 from spendwatch.resources import TABLE_PARTITION_KEY as PK
 from spendwatch.resources import TABLE_SORT_KEY as SK
@@ -216,7 +217,7 @@ class Store:
         Each touched month is read once (before writing) so its total is stored days with this run's
         days substituted; days and months then go out in the same batches.
         """
-        now = datetime.now(UTC).isoformat()
+        now = utc_now().isoformat()
         records = [
             _agg_record(day_agg_pk(day[:7]), "agg_day", source, day, totals, now) for day, totals in days.items()
         ]
@@ -268,7 +269,7 @@ class Store:
                 SK: "-",
                 "item_type": "idempotency",
                 "fingerprint": fingerprint,
-                TABLE_TTL_ATTRIBUTE: int((datetime.now(UTC) + ttl).timestamp()),
+                TABLE_TTL_ATTRIBUTE: int((utc_now() + ttl).timestamp()),
             }
         )
         self.requests += 1

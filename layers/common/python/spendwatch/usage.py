@@ -7,12 +7,13 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from spendwatch.clock import utc_now
 from spendwatch.models import UsageItem
 from spendwatch.money import ZERO
 from spendwatch.store import Store
@@ -48,7 +49,7 @@ class UsageRecord(BaseModel):
     @field_validator("day")
     @classmethod
     def _recent(cls, value: date) -> date:
-        today = datetime.now(UTC).date()
+        today = utc_now().date()
         if value > today + timedelta(days=1):
             raise ValueError("day is in the future")
         if value < today - timedelta(days=MAX_AGE_DAYS):
