@@ -36,12 +36,13 @@ unit integration infra e2e: $(STAMP)
 
 e2e: browser
 
-## Headless Chromium and its driver for the dashboard's end-to-end test: Debian's packages, installed only when
-## missing (the browser is never downloaded from anywhere else).
+## Headless Chromium and its driver for the dashboard's end-to-end test: Debian's packages, each installed only
+## when missing (the browser is never downloaded from anywhere else), waiting for another apt or dpkg to finish.
 browser:
-	@test -x /usr/bin/chromium || { \
-		$(SUDO) apt-get update && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; }
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="chromium"; \
+	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; tools/apt-install $$missing; fi
 
 ## Synthesise the CloudFormation templates and assets into cdk.out (no AWS account, no Docker).
 synth: $(STAMP)
