@@ -8,7 +8,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck unit integration infra e2e browser synth bench clean
+.PHONY: demo test test-calendar lint typecheck unit integration infra e2e browser synth bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/spendwatch local --demo
 
-## Run every check: lint, types, unit, integration, infrastructure and end-to-end tests.
+## Run every check: lint, types, unit, integration, infrastructure and end-to-end tests; then the tests that
+## touch dates again at 00:30 UTC on the 1st of next month, so the suite cannot pass on some days only.
 test: $(STAMP) lint typecheck browser
 	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile -m calendar --now=$$($(PY) tools/calendar_moments.py first-of-next-month)
+
+## The unit, integration and end-to-end tiers (not the browser test) at each edge of the calendar: the 1st of next
+## month 00:30 UTC, 2028-02-29 12:00, 31 December 23:30 and next Monday 00:05.
+test-calendar: $(STAMP)
+	@for moment in $$($(PY) tools/calendar_moments.py all); do \
+		echo "== pytest --now=$$moment"; \
+		$(VENV)/bin/pytest -n 2 --dist loadfile -q tests/unit tests/integration tests/e2e \
+			--ignore=tests/e2e/test_dashboard.py --now=$$moment || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -16,6 +16,8 @@ from spendwatch_local import demo_data
 from spendwatch_local.demo_shapes import DO_RESOURCES
 from tests.e2e.local_process import Runtime, local_demo
 
+pytestmark = pytest.mark.calendar
+
 CENT = Decimal("0.01")
 DEMO_SOURCES = ("demo-focus", "demo-aws", "demo-do", "demo-k8s")
 API_BACKED = ("demo-aws", "demo-do", "demo-k8s")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import signal
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
@@ -12,8 +14,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources as package_files
 
 import pytest
+from spendwatch import clock
 
 from tests.e2e.local_process import STOP_TIMEOUT, TOKEN, Runtime, local_demo
+
+pytestmark = pytest.mark.calendar
 
 SEPTEMBER = {"start": "2024-09-01", "end": "2024-09-30"}
 CENT = Decimal("0.01")
@@ -116,6 +121,72 @@ def test_metrics_over_http_agree_with_the_summary(runtime: Runtime) -> None:
     assert abs(Decimal(line.rsplit(" ", 1)[1]) - Decimal(summary["month_to_date"])) <= CENT / 2
 
 
+def _within(figure: dict[str, str], floor: Decimal = Decimal(0)) -> None:
+    lower, amount, upper = (Decimal(figure[name]) for name in ("lower", "amount", "upper"))
+    assert floor <= lower <= amount <= upper, figure
+
+
+def test_summary_and_projections_are_consistent_on_any_day(runtime: Runtime) -> None:
+    months = {f"{clock.utc_today():%Y-%m}"}
+    status, summary = runtime.get("/v1/costs/summary")
+    months.add(f"{clock.utc_today():%Y-%m}")  # the month may turn while the summary is computed
+    assert status == 200, summary
+    assert summary["month"] in months
+    month_to_date = Decimal(summary["month_to_date"])
+    assert month_to_date >= 0
+    _within(summary["projected_month_end"], floor=month_to_date)
+
+    for group_by in ("", "&group_by=provider"):
+        status, body = runtime.get(f"/v1/projections?horizon_days=30{group_by}")
+        assert status == 200, body
+        assert body["groups"], body
+        for group in body["groups"]:
+            _within(group["month_end"], floor=Decimal(group["month_to_date"]))
+            assert len(group["points"]) >= 30
+            for point in group["points"]:
+                _within(point)
+
+
+def test_the_page_is_served(runtime: Runtime) -> None:
+    with urllib.request.urlopen(f"{runtime.base_url}/?token={TOKEN}", timeout=60) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "<svg" in response.read().decode("utf-8")
+
+
+def _send(runtime: Runtime, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(runtime.base_url + path, method=method)
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "DELETE", "PATCH"])
+def test_a_method_the_route_does_not_take_is_405_in_the_error_shape(runtime: Runtime, method: str) -> None:
+    status, headers, body = _send(runtime, method, "/v1/collections")
+    assert status == 405
+    assert headers["Allow"] == "GET, HEAD"
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "method_not_allowed"
+
+
+def test_an_unknown_path_is_404_in_the_error_shape_whatever_the_method(runtime: Runtime) -> None:
+    status, _, body = _send(runtime, "TRACE", "/v1/nowhere")
+    assert status == 404
+    assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_head_is_get_without_the_body(runtime: Runtime) -> None:
+    get_status, get_headers, get_body = _send(runtime, "GET", "/v1/collections")
+    head_status, head_headers, head_body = _send(runtime, "HEAD", "/v1/collections")
+    assert (head_status, head_body) == (get_status, b"")
+    assert head_headers["Content-Length"] == str(len(get_body)) == get_headers["Content-Length"]
+
+
+# Last: it stops the module's runtime.
 def test_sigint_stops_cleanly(runtime: Runtime) -> None:
     runtime.process.send_signal(signal.SIGINT)
     assert runtime.process.wait(STOP_TIMEOUT) == 0

@@ -49,14 +49,14 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     monkeypatch.setenv(resources.ENV_BUCKET, BUCKET)
     monkeypatch.setenv(resources.ENV_API_AUTH, "bearer")
     monkeypatch.setenv(resources.ENV_API_TOKEN, TOKEN)
-    _clear_caches()
+    clear_caches()
     with mock_aws():
         ddb = boto3.client("dynamodb")
         ddb.create_table(**resources.table_create_kwargs(TABLE))
         ddb.update_time_to_live(**resources.table_ttl_kwargs(TABLE))
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield {"dynamodb": ddb, "s3": boto3.client("s3"), "tmp": tmp_path, "monkeypatch": monkeypatch}
-    _clear_caches()
+    clear_caches()
 
 
 @pytest.fixture
@@ -89,10 +89,14 @@ def focus_collected(module_aws_env: dict[str, Any]) -> dict[str, Any]:
     return module_aws_env
 
 
-def _clear_caches() -> None:
-    """Each test is a cold start: clients, config and the API's settings are read afresh."""
+def clear_caches() -> None:
+    """Each test is a cold start: clients, config, the API's settings and Powertools' secret providers (whose
+    clients would otherwise keep an earlier test's moto endpoint) are made afresh."""
+    from aws_lambda_powertools.utilities import parameters
+
     from api import deps
 
+    parameters.clear_caches()
     aws.client.cache_clear()
     cached_config.cache_clear()
     deps.settings.cache_clear()

@@ -17,6 +17,8 @@ from spendwatch.money import to_cents
 
 from tests.integration.conftest import TABLE, LambdaContext, call_api, scheduled_event, write_config
 
+pytestmark = pytest.mark.calendar
+
 QUEUE_URL = "http://motoapi.amazonaws.com/moto-api/static/ce/cost-and-usage-results"
 ACCOUNT = "111122223333"
 SERVICES = {

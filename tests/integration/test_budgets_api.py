@@ -13,6 +13,8 @@ from spendwatch.models import CostItem
 
 from tests.integration.conftest import call_api, store, write_config
 
+pytestmark = pytest.mark.calendar
+
 CONFIG = """
 currency = "USD"
 timezone = "UTC"

@@ -19,6 +19,8 @@ from spendwatch.runs import CollectionRun
 
 from tests.integration.conftest import TOKEN, LambdaContext, api_event, call_api, store, write_config
 
+pytestmark = pytest.mark.calendar
+
 NOW = clock.utc_now()
 TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
 HOSTILE_PROVIDER = '<script>alert("provider")</script>'

@@ -15,6 +15,8 @@ from spendwatch.money import to_cents
 from tests.fakes.digitalocean import FakeDigitalOcean, fixture, spread_insights
 from tests.integration.conftest import LambdaContext, call_api, scheduled_event, write_config
 
+pytestmark = pytest.mark.calendar
+
 JANUARY = {"start": "2025-01-01", "end": "2025-01-31"}
 # The SKU families of the fixture rows, as the collector names them.
 SERVICES = {"1-DO-DROP-0109": "Droplets", "1-KS-K8SWN-00109": "Kubernetes Clusters"}

@@ -15,6 +15,8 @@ from spendwatch.store import to_item
 
 from tests.integration.conftest import LambdaContext, call_api, store, write_config
 
+pytestmark = pytest.mark.calendar
+
 CONFIG = """
 currency = "USD"
 timezone = "UTC"

@@ -14,6 +14,8 @@ from spendwatch.store import to_item
 
 from tests.integration.conftest import LambdaContext, store, write_config
 
+pytestmark = pytest.mark.calendar
+
 TODAY = clock.utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
 
 

@@ -17,12 +17,14 @@ from typing import Any
 
 import boto3
 import pytest
-from spendwatch import aws, clock, resources
-from spendwatch.config import cached_config
+from spendwatch import clock, resources
 from spendwatch.runs import CollectionRun
 from spendwatch.store import Store
 
 from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
+from tests.integration.conftest import clear_caches
+
+pytestmark = pytest.mark.calendar
 
 REGION = "us-east-1"
 CONFIG = """
@@ -57,8 +59,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv(resources.ENV_TABLE, table)
     monkeypatch.setenv(resources.ENV_CONFIG, str(config))
-    aws.client.cache_clear()
-    cached_config.cache_clear()
+    clear_caches()
     boto3.client("dynamodb").create_table(**resources.table_create_kwargs(table))
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic = sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
@@ -67,8 +68,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     yield {"endpoint": endpoint, "table": table, "sqs": sqs, "queue": queue}
-    aws.client.cache_clear()
-    cached_config.cache_clear()
+    clear_caches()
     server.stop()
 
 

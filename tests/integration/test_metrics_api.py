@@ -20,6 +20,8 @@ from spendwatch.runs import CollectionRun, CollectionWindow
 
 from tests.integration.conftest import LambdaContext, api_event, call_api, store, write_config
 
+pytestmark = pytest.mark.calendar
+
 NOW = clock.utc_now()
 TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
 DAYS = 60

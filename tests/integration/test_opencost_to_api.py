@@ -16,6 +16,8 @@ from spendwatch.money import to_cents
 from tests.fakes.opencost import FakeOpenCost, Reply, example_allocations, idle_allocation
 from tests.integration.conftest import TABLE, LambdaContext, call_api, scheduled_event, write_config
 
+pytestmark = pytest.mark.calendar
+
 WEEK = {"start": "2023-07-12", "end": "2023-07-18"}
 CONFIG = """currency = "USD"
 [[sources]]

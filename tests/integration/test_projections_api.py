@@ -13,6 +13,8 @@ from spendwatch.models import CostItem
 
 from tests.integration.conftest import call_api, store, write_config
 
+pytestmark = pytest.mark.calendar
+
 TODAY = clock.utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
 DAYS = 120
 

@@ -10,6 +10,8 @@ from spendwatch import clock
 
 from tests.integration.conftest import call_api, write_config
 
+pytestmark = pytest.mark.calendar
+
 TODAY = clock.utc_now().date()
 YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
 
