@@ -13,6 +13,7 @@ BENCHES = (
     "detection_quality",
     "alert_pipeline",
     "api_latency",
+    "stop_time",
 )
 
 WITH_OPTIONS = ("forecast_accuracy", "detection_quality")

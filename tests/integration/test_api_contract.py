@@ -91,3 +91,24 @@ def test_openapi_document_describes_the_routes(api: dict[str, Any]) -> None:
         "tag",
     }
     json.dumps(body)  # the document is plain JSON
+
+
+@pytest.mark.parametrize("path", ["/v1/costs", "/v1/export", "/v1/usage"])
+@pytest.mark.parametrize("value", ["0", "1733011200", "20240901", "2024-9-1", "2024-09-01T00:00:00"])
+def test_a_day_is_only_yyyy_mm_dd(api: dict[str, Any], path: str, value: str) -> None:
+    status, body = call_api(path, {"end": value})
+    _assert_error(status, body, 400, "invalid_parameter")
+    assert "end" in body["error"]["message"]
+
+
+def test_a_usage_day_is_only_yyyy_mm_dd(api: dict[str, Any]) -> None:
+    record = {"metric": "m", "quantity": "1", "unit": "GB", "day": 0}
+    status, body = call_api("/v1/usage", method="POST", body={"idempotency_key": "k-1", "records": [record]})
+    _assert_error(status, body, 422, "invalid_body")
+    assert "day" in body["error"]["message"]
+
+
+def test_dates_are_documented_as_dates(api: dict[str, Any]) -> None:
+    _, document = call_api("/v1/openapi.json")
+    (end,) = [p for p in document["paths"]["/v1/costs"]["get"]["parameters"] if p["name"] == "end"]
+    assert {"type": "string", "format": "date"} in end["schema"].get("anyOf", [end["schema"]])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.clock import utc_now
 from spendwatch.costs import History, QueryError, history
+from spendwatch.models import IsoDay
 from spendwatch.money import ZERO, format_money
 
 from api import deps
@@ -81,8 +81,10 @@ def parse_where(
 
 @router.get("/v1/costs", summary="Cost history", tags=["costs"])
 def get_costs(
-    start: Annotated[date | None, Query(description="First day (inclusive); default: first day of this month")] = None,
-    end: Annotated[date | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
+    start: Annotated[
+        IsoDay | None, Query(description="First day (inclusive); default: first day of this month")
+    ] = None,
+    end: Annotated[IsoDay | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
     granularity: Annotated[Literal["day", "month"], Query()] = "day",
     group_by: Annotated[
         str | None, Query(description="provider, service, account, region, tenant, sku or tag:KEY", max_length=140)

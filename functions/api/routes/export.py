@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.clock import utc_now
 from spendwatch.costs import QueryError
 from spendwatch.export import ExportFormat, export_page
+from spendwatch.models import IsoDay
 from spendwatch.store import InvalidTokenError
 
 from api import deps
@@ -43,8 +43,10 @@ CSV_RESPONSE: dict[int, OpenAPIResponse] = {
 @router.get("/v1/export", summary="Charges as CSV (FOCUS or plain columns)", tags=["costs"], responses=CSV_RESPONSE)
 def export(
     format: Annotated[ExportFormat, Query(description="focus: FOCUS column names; csv: plain names")] = "csv",
-    start: Annotated[date | None, Query(description="First day (inclusive); default: first day of this month")] = None,
-    end: Annotated[date | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
+    start: Annotated[
+        IsoDay | None, Query(description="First day (inclusive); default: first day of this month")
+    ] = None,
+    end: Annotated[IsoDay | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
     provider: Filter = None,
     service: Filter = None,
     account: Filter = None,

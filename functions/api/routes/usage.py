@@ -6,13 +6,14 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.clock import utc_now
 from spendwatch.costs import QueryError, check_range
+from spendwatch.models import IsoDay
 from spendwatch.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
 
 from api import deps, openapi
@@ -56,8 +57,8 @@ def _offset(token: str | None, fingerprint: str) -> int:
 
 @router.get("/v1/usage", summary="Usage per day, metric, tenant and service", tags=["usage"])
 def get_usage(
-    start: Annotated[date | None, Query(description="First day (inclusive); default: 30 days ago")] = None,
-    end: Annotated[date | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
+    start: Annotated[IsoDay | None, Query(description="First day (inclusive); default: 30 days ago")] = None,
+    end: Annotated[IsoDay | None, Query(description="Last day (inclusive); default: today (UTC)")] = None,
     metric: Annotated[str | None, Query(max_length=64)] = None,
     tenant: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from spendwatch.money import ZERO
 
 # The fields that make two charges the same charge. Re-collecting a day produces the same keys, so the
 # store overwrites instead of duplicating; a restated amount becomes a MODIFY, not a second row.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    """Only a date or ``YYYY-MM-DD`` text is a day: lax parsing would read ``0`` as 1970-01-01 (a Unix time)."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise ValueError("must be a calendar day as YYYY-MM-DD")
+
+
+# A calendar day as the API and the config take it: ISO 8601 ``YYYY-MM-DD`` and nothing else.
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
+
+
 COST_IDENTITY_FIELDS = (
     "ProviderName",
     "BillingAccountId",

@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from spendwatch.clock import utc_now
-from spendwatch.models import UsageItem
+from spendwatch.models import IsoDay, UsageItem
 from spendwatch.money import ZERO
 from spendwatch.store import Store
 from spendwatch.writer import UsageWriter
@@ -42,7 +42,7 @@ class UsageRecord(BaseModel):
         WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,15}(?:\.[0-9]{1,15})?$"}, mode="validation"),
     ]
     unit: Annotated[str, Field(min_length=1, max_length=32)]
-    day: Annotated[date, Field(description="At most 3 years ago and at most tomorrow (UTC)")]
+    day: Annotated[IsoDay, Field(description="At most 3 years ago and at most tomorrow (UTC)")]
     tenant: Annotated[str, Field(max_length=128)] = ""
     service: Annotated[str, Field(max_length=128)] = ""
 
