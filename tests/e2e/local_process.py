@@ -131,12 +131,13 @@ def _wait_until_ready(runtime: Runtime, lines: queue.Queue[str | None]) -> None:
 
 
 @contextmanager
-def local_demo(workdir: Path, env: dict[str, str] | None = None) -> Iterator[Runtime]:
-    """`spendwatch local --demo` in ``workdir`` (empty, so no spendwatch.toml is picked up), stopped on exit."""
+def local_demo(workdir: Path, env: dict[str, str] | None = None, demo: bool = True) -> Iterator[Runtime]:
+    """`spendwatch local --demo` in ``workdir`` (with its spendwatch.toml, if any), stopped on exit; without
+    ``demo``, `spendwatch local` with that config alone."""
     stderr_path = workdir / "stderr.log"
     with stderr_path.open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
-            [spendwatch(), "local", "--demo", "--port", str(free_port())],
+            [spendwatch(), "local", *(["--demo"] if demo else []), "--port", str(free_port())],
             cwd=workdir,
             env={**clean_env(), **(env or {})},
             stdout=subprocess.PIPE,

@@ -38,6 +38,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    # The server's clock wrote the date: compare it with the system clock, not a SPENDWATCH_NOW-shifted one.
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
