@@ -23,15 +23,15 @@ demo: $(STAMP)
 ## Run every check: lint, types, unit, integration, infrastructure and end-to-end tests; then the tests that
 ## touch dates again at 00:30 UTC on the 1st of next month, so the suite cannot pass on some days only.
 test: $(STAMP) lint typecheck browser
-	$(VENV)/bin/pytest -n 2 --dist loadfile
-	$(VENV)/bin/pytest -n 2 --dist loadfile -m calendar --now=$$($(PY) tools/calendar_moments.py first-of-next-month)
+	$(VENV)/bin/pytest -n 3 --dist loadfile
+	$(VENV)/bin/pytest -n 3 --dist loadfile -m calendar --now=$$($(PY) tools/calendar_moments.py first-of-next-month)
 
 ## The unit, integration and end-to-end tiers (not the browser test) at each edge of the calendar: the 1st of next
 ## month 00:30 UTC, 2028-02-29 12:00, 31 December 23:30 and next Monday 00:05.
 test-calendar: $(STAMP)
 	@for moment in $$($(PY) tools/calendar_moments.py all); do \
 		echo "== pytest --now=$$moment"; \
-		$(VENV)/bin/pytest -n 2 --dist loadfile -q tests/unit tests/integration tests/e2e \
+		$(VENV)/bin/pytest -n 3 --dist loadfile -q tests/unit tests/integration tests/e2e \
 			--ignore=tests/e2e/test_dashboard.py --now=$$moment || exit 1; \
 	done
 
