@@ -50,8 +50,9 @@ def budget_status(stored: StoredBudget) -> BudgetStatus:
     config = deps.config()
     budget = stored.budget
     currency = budget.currency or config.currency
-    start, end = period_bounds(budget.period, local_today(utc_now(), config.timezone))
-    series = scope_series(deps.store(), budget.scope, currency, start, min(end, utc_now().date()))
+    now = utc_now()  # read once: both bounds come from the same instant, even at midnight
+    start, end = period_bounds(budget.period, local_today(now, config.timezone))
+    series = scope_series(deps.store(), budget.scope, currency, start, min(end, now.date()))
     spent = sum((amount for _, amount in series), ZERO)
     return BudgetStatus(
         period=period_label(budget.period, start),
