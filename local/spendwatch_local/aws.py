@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -66,6 +68,7 @@ def start_aws(environ: MutableMapping[str, str]) -> AwsEndpoint:
 
     # werkzeug logs every request at INFO; moto serves hundreds per collection.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serve_stream_records_directly()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     try:
         server.start()
@@ -75,6 +78,38 @@ def start_aws(environ: MutableMapping[str, str]) -> AwsEndpoint:
     isolate_from_real_aws(environ)
     environ[ENDPOINT_ENV] = f"http://{host}:{port}"
     return AwsEndpoint(environ[ENDPOINT_ENV], region, server)
+
+
+def serve_stream_records_directly() -> None:
+    """Answer DynamoDB Streams ``GetRecords`` with the records' JSON as moto stores it, skipping its serializer.
+
+    moto 5.2's generic response serializer takes about 3 ms per stream record; the demo's start-up writes some
+    4,200 records and each of the two stream consumers reads all of them, so serialising alone cost ~35 s of CPU
+    before the first alert. moto keeps every record in DynamoDB's wire shape already (attribute values typed; the
+    creation time, a datetime, is written here as epoch seconds to the millisecond, as the serializer does), so
+    the JSON is the same answer botocore parses; ``tests/unit/test_local_aws.py`` reads a stream both ways.
+    """
+    from moto.core.serialize import TimestampSerializer
+    from moto.dynamodb.models.utilities import DynamoJsonEncoder
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    class _Encoder(DynamoJsonEncoder):
+        def default(self, o: Any) -> Any:
+            if isinstance(o, datetime):
+                return TimestampSerializer._timestamp_unixtimestamp(o)  # milliseconds, as the serializer writes
+            return super().default(o)
+
+    if getattr(DynamoDBStreamsHandler.get_records, "_spendwatch_direct", False):
+        return
+
+    def get_records(handler: DynamoDBStreamsHandler) -> str:
+        limit = handler._get_param("Limit")
+        result = handler.backend.get_records(handler._get_param("ShardIterator"), 1000 if limit is None else limit)
+        return json.dumps(result, cls=_Encoder)
+
+    get_records._spendwatch_direct = True  # type: ignore[attr-defined]
+    get_records.__wrapped__ = DynamoDBStreamsHandler.get_records  # type: ignore[attr-defined]
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
 
 
 def isolate_from_real_aws(environ: MutableMapping[str, str]) -> None:

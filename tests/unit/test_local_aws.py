@@ -1,0 +1,87 @@
+"""The embedded AWS: stream records served without moto's response serializer read the same as with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from spendwatch import resources
+
+from spendwatch_local.aws import AwsEndpoint, start_aws
+
+
+@pytest.fixture
+def aws() -> Iterator[AwsEndpoint]:
+    environ: dict[str, str] = {}
+    endpoint = start_aws(environ)
+    yield endpoint
+    endpoint.stop()
+
+
+def _client(service: str, endpoint: AwsEndpoint) -> Any:
+    return boto3.client(
+        service,
+        region_name=endpoint.region,
+        endpoint_url=endpoint.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _read_stream(streams: Any, arn: str) -> list[dict[str, Any]]:
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records: list[dict[str, Any]] = []
+    position = iterator["ShardIterator"]
+    while True:
+        page = streams.get_records(ShardIterator=position, Limit=2)
+        if not page["Records"]:
+            return records
+        records.extend(page["Records"])
+        position = page["NextShardIterator"]
+
+
+def test_stream_records_read_the_same_with_and_without_the_serializer(
+    aws: AwsEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert aws.embedded
+    dynamodb = _client("dynamodb", aws)
+    dynamodb.create_table(**resources.table_create_kwargs("t"))
+    table = boto3.resource(
+        "dynamodb",
+        region_name=aws.region,
+        endpoint_url=aws.url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).Table("t")
+    item = {
+        "pk": "COST#demo",
+        "sk": "2026-11-30#a",
+        "item_type": "cost",
+        "amount": Decimal("12.3456"),
+        "tags": {"team": "web", "env": "prod"},
+        "labels": ["a", "b"],
+        "flag": True,
+        "nothing": None,
+    }
+    table.put_item(Item=item)
+    table.put_item(Item={**item, "amount": Decimal("13")})
+    table.delete_item(Key={"pk": "COST#demo", "sk": "2026-11-30#a"})
+    arn = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    streams = _client("dynamodbstreams", aws)
+
+    direct = _read_stream(streams, arn)
+    assert getattr(DynamoDBStreamsHandler.get_records, "_spendwatch_direct", False)
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", DynamoDBStreamsHandler.get_records.__wrapped__)
+    serialized = _read_stream(streams, arn)
+
+    assert [r["eventName"] for r in direct] == ["INSERT", "MODIFY", "REMOVE"]
+    assert direct == serialized
+    assert isinstance(direct[0]["dynamodb"]["ApproximateCreationDateTime"], datetime)
+    assert direct[1]["dynamodb"]["OldImage"]["amount"] == {"N": "12.3456"}
+    assert direct[1]["dynamodb"]["NewImage"]["tags"] == {"M": {"team": {"S": "web"}, "env": {"S": "prod"}}}
