@@ -14,17 +14,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from spendwatch import clock
+from spendwatch.platform import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local"), str(ROOT)]
 
 import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
-from spendwatch import aws, resources  # noqa: E402
-from spendwatch.aggregates import PeriodTotals  # noqa: E402
-from spendwatch.config import cached_config  # noqa: E402
-from spendwatch.models import CostItem  # noqa: E402
+from spendwatch.domain.aggregates import PeriodTotals  # noqa: E402
+from spendwatch.domain.config import cached_config  # noqa: E402
+from spendwatch.domain.models import CostItem  # noqa: E402
+from spendwatch.platform import aws, resources  # noqa: E402
 from spendwatch.store import Store, to_item  # noqa: E402
 
 from spendwatch_local.demo_data import history  # noqa: E402

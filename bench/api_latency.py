@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from spendwatch import clock
+from spendwatch.platform import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local"), str(ROOT)]
@@ -29,8 +29,8 @@ os.environ.update(
 
 import requests  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from spendwatch import aws, resources  # noqa: E402
-from spendwatch.config import Config  # noqa: E402
+from spendwatch.domain.config import Config  # noqa: E402
+from spendwatch.platform import aws, resources  # noqa: E402
 
 from spendwatch_local import demo_shapes, localconfig  # noqa: E402
 from spendwatch_local.aws import provision, resource_names  # noqa: E402

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers/common/python")]
 
-from spendwatch.detect import DEFAULT_CONFIG, SpikeConfig, detect_spike  # noqa: E402
+from spendwatch.domain.detect import DEFAULT_CONFIG, SpikeConfig, detect_spike  # noqa: E402
 
 from bench.labelled_series import IGNORE, NEGATIVE, POSITIVE, REPORT_SEED, TUNING_SEEDS, LabelledSeries, build_suite  # noqa: E402
 

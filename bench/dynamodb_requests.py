@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from spendwatch import clock
+from spendwatch.platform import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python")]
@@ -28,11 +28,11 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from spendwatch import aws, resources  # noqa: E402
-from spendwatch.aggregates import PeriodTotals  # noqa: E402
-from spendwatch.models import CostItem  # noqa: E402
+from spendwatch.domain.aggregates import PeriodTotals  # noqa: E402
+from spendwatch.domain.models import CostItem  # noqa: E402
+from spendwatch.platform import aws, resources  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
-from spendwatch.writer import CostWriter  # noqa: E402
+from spendwatch.store.writer import CostWriter  # noqa: E402
 
 from collect.sources import focus  # noqa: E402
 

@@ -19,8 +19,8 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 import numpy as np
-from spendwatch.forecast import EtsParams, Projection
-from spendwatch.forecast.backtest import (
+from spendwatch.domain.forecast import EtsParams, Projection
+from spendwatch.domain.forecast.backtest import (
     Forecaster,
     HorizonOutcome,
     MonthEndCase,
@@ -31,12 +31,12 @@ from spendwatch.forecast.backtest import (
     refit_horizons,
     refit_month_end,
 )
-from spendwatch.forecast.intervals import Uncertainty
-from spendwatch.forecast.methods import METHODS, make_model
-from spendwatch.forecast.series import DailySeries, daily_series
+from spendwatch.domain.forecast.intervals import Uncertainty
+from spendwatch.domain.forecast.methods import METHODS, make_model
+from spendwatch.domain.forecast.series import DailySeries, daily_series
 
 if TYPE_CHECKING:
-    from spendwatch.forecast.series import IntArray
+    from spendwatch.domain.forecast.series import IntArray
 
 from bench.series import Synthetic, suite
 

@@ -7,15 +7,15 @@ import os
 import sys
 from pathlib import Path
 
-from spendwatch import clock
+from spendwatch.platform import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local")]
 
 import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
-from spendwatch import aws, resources  # noqa: E402
-from spendwatch.config import Config, Source  # noqa: E402
+from spendwatch.domain.config import Config, Source  # noqa: E402
+from spendwatch.platform import aws, resources  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 
 from collect.runner import collect  # noqa: E402

@@ -17,10 +17,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from spendwatch import resources  # noqa: E402
-from spendwatch.models import CostItem  # noqa: E402
+from spendwatch.domain.models import CostItem  # noqa: E402
+from spendwatch.platform import resources  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
-from spendwatch.writer import CostWriter  # noqa: E402
+from spendwatch.store.writer import CostWriter  # noqa: E402
 
 ITEMS = 20_000
 

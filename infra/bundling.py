@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spendwatch.resources import FUNCTIONS
+from spendwatch.platform.resources import FUNCTIONS
 
 # Lambda's arm64 Python 3.11 runtime: only wheels built for it may go into an asset.
 PLATFORM = "manylinux2014_aarch64"

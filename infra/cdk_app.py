@@ -26,7 +26,7 @@ for _path in (ROOT / "layers" / "common" / "python", ROOT):
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
-from spendwatch.config import load_config  # noqa: E402
+from spendwatch.domain.config import load_config  # noqa: E402
 
 from infra.bundling import Project, build_assets  # noqa: E402
 from infra.stacks import names  # noqa: E402

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from spendwatch import clock
+from spendwatch.platform import clock
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FOCUS_SAMPLE = FIXTURES / "focus_1.0_sample_1000rows.csv"

@@ -18,14 +18,14 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
-from spendwatch.alerts import Alert, Delivery
-from spendwatch.aws import client
-from spendwatch.clock import utc_now
-from spendwatch.config import cached_config
-from spendwatch.observability import logger
-from spendwatch.resources import ENV_TOPIC
-from spendwatch.secrets import SecretError
-from spendwatch.settings import FunctionSettings
+from spendwatch.domain.alerts import Alert, Delivery
+from spendwatch.domain.config import cached_config
+from spendwatch.platform.aws import client
+from spendwatch.platform.clock import utc_now
+from spendwatch.platform.observability import logger
+from spendwatch.platform.resources import ENV_TOPIC
+from spendwatch.platform.secrets import SecretError
+from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store, StoreError
 
 from alert import slack

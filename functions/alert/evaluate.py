@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from spendwatch.aws import client
-from spendwatch.clock import utc_now
-from spendwatch.config import cached_config
-from spendwatch.observability import logger
-from spendwatch.runs import CollectionRun
-from spendwatch.settings import FunctionSettings
+from spendwatch.domain.config import cached_config
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.platform.aws import client
+from spendwatch.platform.clock import utc_now
+from spendwatch.platform.observability import logger
+from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store, from_item
 
 from alert.evaluation import run

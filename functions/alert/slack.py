@@ -10,8 +10,8 @@ from time import sleep
 from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import ClientError
-from spendwatch.alerts import SEVERITY_RANK, Alert, Delivery
-from spendwatch.secrets import SecretError, read_secret
+from spendwatch.domain.alerts import SEVERITY_RANK, Alert, Delivery
+from spendwatch.platform.secrets import SecretError, read_secret
 
 from alert.sns import amounts, clip, freshness, money, percent, render_text, scope_text
 
@@ -193,7 +193,7 @@ def _secret_absent(exc: BaseException) -> bool:
 
 def post(client: httpx.Client, url: str, payload: dict[str, Any], pause: Callable[[float], None]) -> Delivery:
     """Post one message; only HTTP 200 with body ``ok`` is success, other 4xx are final, 429/5xx retried."""
-    from spendwatch.http import HttpError, request
+    from spendwatch.platform.http import HttpError, request
 
     attempts = 0
 

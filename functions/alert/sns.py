@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from spendwatch.alerts import Alert, Delivery, Driver
-from spendwatch.money import format_money
+from spendwatch.domain.alerts import Alert, Delivery, Driver
+from spendwatch.domain.money import format_money
 
 CHANNEL = "sns"
 # SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."

@@ -6,7 +6,7 @@ import hmac
 import os
 from typing import Any
 
-from spendwatch import resources
+from spendwatch.platform import resources
 
 from api.errors import proxy_error
 

@@ -12,14 +12,14 @@ from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from spendwatch.alerts import SEVERITY_RANK
-from spendwatch.money import ZERO, format_money
+from spendwatch.domain.alerts import SEVERITY_RANK
+from spendwatch.domain.money import ZERO, format_money
 
 from api import overview, trend_chart
 
 if TYPE_CHECKING:
-    from spendwatch.alerts import Alert
-    from spendwatch.budgets import StoredBudget
+    from spendwatch.domain.alerts import Alert
+    from spendwatch.domain.budgets import StoredBudget
 
     from api.schemas import BudgetStatus
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from spendwatch.aws import client
-from spendwatch.settings import FunctionSettings
+from spendwatch.platform.aws import client
+from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store
 
 if TYPE_CHECKING:
-    from spendwatch.config import Config
+    from spendwatch.domain.config import Config
 
 
 @lru_cache(maxsize=1)
@@ -21,7 +21,7 @@ def settings() -> FunctionSettings:
 
 def config() -> Config:
     """The deployed configuration (imported on first use: building its models is a cold-start cost)."""
-    from spendwatch.config import cached_config
+    from spendwatch.domain.config import cached_config
 
     return cached_config(settings().config_path)
 

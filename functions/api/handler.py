@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from spendwatch.observability import logger
+from spendwatch.platform.observability import logger
 from spendwatch.store import StoreError
 
 from api import auth, caching, openapi

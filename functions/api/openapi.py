@@ -8,7 +8,7 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from spendwatch import resources
+from spendwatch.platform import resources
 
 from api.auth import PUBLIC_PATHS
 from api.errors import ErrorResponse

@@ -10,17 +10,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from spendwatch.alerts import Alert
-from spendwatch.clock import utc_now
-from spendwatch.costs import history
-from spendwatch.money import ZERO
-from spendwatch.runs import CollectionRun
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.history import history
+from spendwatch.domain.money import ZERO
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.platform.clock import utc_now
 
 from api import deps
 
 if TYPE_CHECKING:
-    from spendwatch.budgets import StoredBudget
-    from spendwatch.forecast import ForecastPoint
+    from spendwatch.domain.budgets import StoredBudget
+    from spendwatch.domain.forecast import ForecastPoint
 
     from api.schemas import BudgetStatus
 
@@ -54,7 +54,7 @@ def daily_total(today: date) -> list[tuple[date, Decimal]]:
 
 def month_summary(today: date | None = None) -> MonthSummary:
     """The figures of ``GET /v1/costs/summary`` (exact; formatting happens at the edges)."""
-    from spendwatch.forecast import forecast
+    from spendwatch.domain.forecast import forecast
 
     today = today or utc_now().date()
     series = daily_total(today)

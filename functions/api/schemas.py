@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from spendwatch.alerts import Alert
+from spendwatch.domain.alerts import Alert
 
 Money = str  # a decimal string such as "12.34"; never a float
 

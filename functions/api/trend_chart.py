@@ -12,10 +12,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
-from spendwatch.money import ZERO, format_money
+from spendwatch.domain.money import ZERO, format_money
 
 if TYPE_CHECKING:
-    from spendwatch.forecast import ForecastPoint
+    from spendwatch.domain.forecast import ForecastPoint
 
 WIDTH, HEIGHT = 960, 300
 LEFT, RIGHT, TOP, BOTTOM = 76, 16, 26, 46

@@ -6,11 +6,11 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from spendwatch.aws import client
-from spendwatch.config import cached_config
-from spendwatch.observability import logger
-from spendwatch.secrets import read_secret
-from spendwatch.settings import FunctionSettings
+from spendwatch.domain.config import cached_config
+from spendwatch.platform.aws import client
+from spendwatch.platform.observability import logger
+from spendwatch.platform.secrets import read_secret
+from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store
 
 from collect.runner import collect

@@ -7,11 +7,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from spendwatch.clock import Clock, utc_now
-from spendwatch.config import Config, Source
-from spendwatch.runs import CollectionRun, CollectionWindow
+from spendwatch.domain.config import Config, Source
+from spendwatch.domain.runs import CollectionRun, CollectionWindow
+from spendwatch.platform.clock import Clock, utc_now
 from spendwatch.store import Store, StoreError
-from spendwatch.writer import CostWriter, UsageWriter
+from spendwatch.store.writer import CostWriter, UsageWriter
 
 from collect.sources.base import Collector, CollectRequest, RequestCounter, Sink, SourceError
 

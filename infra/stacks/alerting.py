@@ -20,9 +20,9 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from spendwatch import resources
-from spendwatch.config import Config
-from spendwatch.resources import StreamConsumer
+from spendwatch.domain.config import Config
+from spendwatch.platform import resources
+from spendwatch.platform.resources import StreamConsumer
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge

@@ -10,8 +10,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from spendwatch import resources
-from spendwatch.config import ApiSettings
+from spendwatch.domain.config import ApiSettings
+from spendwatch.platform import resources
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge

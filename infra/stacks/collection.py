@@ -12,8 +12,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from spendwatch import resources
-from spendwatch.config import Config, Source
+from spendwatch.domain.config import Config, Source
+from spendwatch.platform import resources
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge, acknowledge_wildcard

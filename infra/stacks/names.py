@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from aws_cdk import aws_logs as logs
-from spendwatch import resources
+from spendwatch.platform import resources
 
 STACK_ID: Final = "Spendwatch"
 SERVICE_NAME: Final = "spendwatch"

@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from spendwatch.resources import FUNCTIONS
+from spendwatch.platform.resources import FUNCTIONS
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge

@@ -6,7 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
-from spendwatch.config import Config
+from spendwatch.domain.config import Config
 
 from infra.bundling import Assets
 from infra.stacks import names

@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from spendwatch import resources
+from spendwatch.platform import resources
 
 
 class Storage(Construct):

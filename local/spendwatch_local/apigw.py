@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from spendwatch.clock import utc_now
+from spendwatch.platform.clock import utc_now
 
 from spendwatch_local.lambda_shapes import LOCAL_ACCOUNT
 

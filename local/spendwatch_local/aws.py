@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from spendwatch import resources
+from spendwatch.platform import resources
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 DEFAULT_REGION = "us-east-1"

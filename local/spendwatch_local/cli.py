@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from aws_lambda_powertools import Logger
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from spendwatch_local.console import EXIT_INTERRUPTED, EXIT_USAGE, Console, make_logger, stop_on_signals
 

@@ -10,8 +10,8 @@ from datetime import date
 
 import boto3
 from aws_lambda_powertools import Logger
-from spendwatch import resources
-from spendwatch.config import ConfigError
+from spendwatch.domain.config import ConfigError
+from spendwatch.platform import resources
 
 from spendwatch_local import localconfig
 from spendwatch_local.aws import DEFAULT_REGION, ENDPOINT_ENV

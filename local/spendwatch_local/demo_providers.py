@@ -11,9 +11,9 @@ from datetime import date, datetime
 from typing import Any
 
 import httpx
-from spendwatch.config import Config, Source
+from spendwatch.domain.config import Config, Source
 from spendwatch.store import Store
-from spendwatch.writer import CostWriter, UsageWriter
+from spendwatch.store.writer import CostWriter, UsageWriter
 
 from spendwatch_local import demo_shapes
 from spendwatch_local.demo_data import DemoCost, history

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from spendwatch.resources import FUNCTIONS
+from spendwatch.platform.resources import FUNCTIONS
 
 from spendwatch_local.lambda_shapes import LambdaContext
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from spendwatch.clock import utc_now
+from spendwatch.platform.clock import utc_now
 
 # moto's default account, so ARNs built here match the resources moto creates.
 LOCAL_ACCOUNT = "123456789012"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spendwatch.config import Config, ConfigError, parse_config
-from spendwatch.resources import ENV_CONFIG
+from spendwatch.domain.config import Config, ConfigError, parse_config
+from spendwatch.platform.resources import ENV_CONFIG
 
 from spendwatch_local import tomlout
 from spendwatch_local.demo_data import DEMO_DAYS

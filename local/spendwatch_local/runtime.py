@@ -14,8 +14,8 @@ from pathlib import Path
 
 import boto3
 from aws_lambda_powertools import Logger
-from spendwatch import clock, resources
-from spendwatch.config import Config, ConfigError
+from spendwatch.domain.config import Config, ConfigError
+from spendwatch.platform import clock, resources
 
 from spendwatch_local import localconfig
 from spendwatch_local.aws import AwsEndpoint, AwsSetupError, LocalResources, provision, resource_names, start_aws

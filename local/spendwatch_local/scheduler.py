@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from spendwatch_local.schedule import Schedule, next_fire
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spendwatch import clock
+from spendwatch.platform import clock
 
 TOKEN = "e2e-test-token"
 READY = re.compile(r"^spendwatch is ready at (http://127\.0\.0\.1:\d+) after (\d+\.\d) s")

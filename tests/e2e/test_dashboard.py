@@ -20,7 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from tests.e2e.local_process import TOKEN, Runtime, local_demo
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from tests.e2e.local_process import Runtime, local_demo
 

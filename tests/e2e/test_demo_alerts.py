@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from tests.e2e.local_process import Runtime, local_demo
 from tests.fakes.slack import FakeSlack

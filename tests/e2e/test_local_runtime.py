@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from importlib import resources as package_files
 
 import pytest
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from tests.e2e.local_process import STOP_TIMEOUT, TOKEN, Runtime, local_demo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from spendwatch.models import CostItem
-from spendwatch.writer import CostWriter, UsageWriter
+from spendwatch.domain.models import CostItem
+from spendwatch.store.writer import CostWriter, UsageWriter
 
 from collect.sources.base import Sink
 

@@ -10,9 +10,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
-from spendwatch import resources
-from spendwatch.config import Config
-from spendwatch.resources import STREAM_CONSUMERS, StreamConsumer
+from spendwatch.domain.config import Config
+from spendwatch.platform import resources
+from spendwatch.platform.resources import STREAM_CONSUMERS, StreamConsumer
 
 from infra import bundling
 from infra.cdk_app import feature_flags

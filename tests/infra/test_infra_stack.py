@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
-from spendwatch import resources
+from spendwatch.platform import resources
 
 from tests.infra.conftest import BASE_CONFIG, Synthesise, Synthesised
 

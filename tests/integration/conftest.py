@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from spendwatch import aws, resources
-from spendwatch.config import cached_config
+from spendwatch.domain.config import cached_config
+from spendwatch.platform import aws, resources
 from spendwatch.store import Store
 
 from tests.conftest import FOCUS_SAMPLE

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.alerts import Alert, Delivery, Driver, alert_id
+from spendwatch.domain.alerts import Alert, Delivery, Driver, alert_id
 
 from tests.integration.conftest import store
 

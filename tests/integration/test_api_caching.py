@@ -58,7 +58,7 @@ def test_a_stale_etag_gets_the_full_answer(aws_env: dict[str, Any], presented: s
 
 
 def test_the_etag_changes_when_the_data_does(aws_env: dict[str, Any]) -> None:
-    from spendwatch.reports import Report
+    from spendwatch.domain.reports import Report
 
     before = _header(_get("/v1/reports"), "ETag")
     store().put_report(

@@ -12,8 +12,8 @@ import requests
 from botocore.stub import Stubber
 from moto.ce.models import ce_backends
 from moto.core import DEFAULT_ACCOUNT_ID
-from spendwatch import aws, clock
-from spendwatch.money import to_cents
+from spendwatch.domain.money import to_cents
+from spendwatch.platform import aws, clock
 
 from tests.integration.conftest import TABLE, LambdaContext, call_api, scheduled_event, write_config
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch import aggregates
-from spendwatch.money import to_cents
+from spendwatch.domain import aggregates
+from spendwatch.domain.money import to_cents
 
 from tests.conftest import FOCUS_SAMPLE
 from tests.integration.conftest import LambdaContext, Query, call_api, scheduled_event

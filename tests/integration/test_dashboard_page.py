@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from spendwatch import clock
-from spendwatch.aggregates import PeriodTotals
-from spendwatch.alerts import Alert
-from spendwatch.models import CostItem
-from spendwatch.runs import CollectionRun
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.models import CostItem
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.platform import clock
 
 from tests.integration.conftest import TOKEN, LambdaContext, api_event, call_api, store, write_config
 

@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from spendwatch import resources
-from spendwatch.alerts import Alert
-from spendwatch.resources import ALERT_DELIVER
+from spendwatch.domain.alerts import Alert
+from spendwatch.platform import resources
+from spendwatch.platform.resources import ALERT_DELIVER
 
 from alert import slack
 from alert.deliver import handler

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch import clock
-from spendwatch.money import to_cents
+from spendwatch.domain.money import to_cents
+from spendwatch.platform import clock
 
 from tests.fakes.digitalocean import FakeDigitalOcean, fixture, spread_insights
 from tests.integration.conftest import LambdaContext, call_api, scheduled_event, write_config

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch import clock
-from spendwatch.aggregates import PeriodTotals
-from spendwatch.models import CostItem
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.models import CostItem
+from spendwatch.platform import clock
 from spendwatch.store import to_item
 
 from tests.integration.conftest import LambdaContext, store, write_config

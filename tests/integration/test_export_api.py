@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch.export import FOCUS_COLUMNS
+from spendwatch.domain.export import FOCUS_COLUMNS
 
 from tests.conftest import FOCUS_SAMPLE
 from tests.integration.conftest import LambdaContext, Query, api_event
@@ -121,7 +121,7 @@ def test_a_token_from_another_range_is_refused(focus_collected: dict[str, Any]) 
 def test_a_page_out_of_time_hands_out_its_token_and_loses_nothing(focus_collected: dict[str, Any]) -> None:
     from datetime import date
 
-    from spendwatch.export import export_page
+    from spendwatch.domain.export import export_page
 
     from tests.integration.conftest import store
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch.money import to_cents
+from spendwatch.domain.money import to_cents
 
 from tests.conftest import FOCUS_SAMPLE, focus_sums
 from tests.integration.conftest import BUCKET, LambdaContext, call_api, scheduled_event, write_config

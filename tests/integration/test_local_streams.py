@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
-from spendwatch import resources
-from spendwatch.resources import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS, StreamConsumer
+from spendwatch.platform import resources
+from spendwatch.platform.resources import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS, StreamConsumer
 
 from spendwatch_local.streams import PollerSettings, StreamPoller
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import boto3
 import pytest
-from spendwatch import clock, resources
-from spendwatch.runs import CollectionRun
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.platform import clock, resources
 from spendwatch.store import Store
 
 from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers

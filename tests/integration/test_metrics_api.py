@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from spendwatch import clock
-from spendwatch.aggregates import PeriodTotals
-from spendwatch.alerts import Alert, alert_id
-from spendwatch.models import CostItem
-from spendwatch.runs import CollectionRun, CollectionWindow
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.alerts import Alert, alert_id
+from spendwatch.domain.models import CostItem
+from spendwatch.domain.runs import CollectionRun, CollectionWindow
+from spendwatch.platform import clock
 
 from tests.integration.conftest import LambdaContext, api_event, call_api, store, write_config
 

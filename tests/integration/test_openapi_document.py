@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from spendwatch import resources
+from spendwatch.platform import resources
 
 from tests.integration.conftest import LambdaContext, api_event, call_api, write_config
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch import clock
-from spendwatch.money import to_cents
+from spendwatch.domain.money import to_cents
+from spendwatch.platform import clock
 
 from tests.fakes.opencost import FakeOpenCost, Reply, example_allocations, idle_allocation
 from tests.integration.conftest import TABLE, LambdaContext, call_api, scheduled_event, write_config
@@ -148,7 +148,7 @@ def test_rate_limits_and_server_errors_are_ridden_out(served: FakeOpenCost) -> N
 def test_a_dead_chunk_fails_the_run_and_keeps_what_was_read(
     served: FakeOpenCost, aws_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("spendwatch.http.backoff", lambda attempt, **_: 0.0)
+    monkeypatch.setattr("spendwatch.platform.http.backoff", lambda attempt, **_: 0.0)
     served.failing_days = {date(2023, 7, 15)}
 
     run = _collect(start="2023-07-05", end="2023-07-18")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch.reports import Report, ReportLine
+from spendwatch.domain.reports import Report, ReportLine
 
 from tests.integration.conftest import call_api, store
 

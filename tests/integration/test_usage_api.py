@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from spendwatch import clock
+from spendwatch.platform import clock
 
 from tests.integration.conftest import call_api, write_config
 

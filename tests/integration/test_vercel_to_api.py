@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch.money import to_cents
+from spendwatch.domain.money import to_cents
 
 from tests.fakes.vercel import EXAMPLE, FakeVercel, Reply, example_rows
 from tests.integration.conftest import TABLE, LambdaContext, call_api, scheduled_event, write_config

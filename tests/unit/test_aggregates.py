@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-from spendwatch.aggregates import DIMENSIONS, NONE_KEY, PeriodTotals, totals_by_day
-from spendwatch.models import CostItem
+from spendwatch.domain.aggregates import DIMENSIONS, NONE_KEY, PeriodTotals, totals_by_day
+from spendwatch.domain.models import CostItem
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 

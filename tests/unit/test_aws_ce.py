@@ -15,9 +15,9 @@ from botocore.model import ServiceModel
 from botocore.retries.standard import ThrottledRetryableChecker
 from botocore.stub import Stubber
 from botocore.validate import ParamValidator
-from spendwatch.aws import CLIENT_CONFIG
-from spendwatch.config import Config, Source
-from spendwatch.writer import CostWriter, UsageWriter
+from spendwatch.domain.config import Config, Source
+from spendwatch.platform.aws import CLIENT_CONFIG
+from spendwatch.store.writer import CostWriter, UsageWriter
 
 from collect.sources import aws_ce
 from collect.sources.aws_ce import CostExplorerError

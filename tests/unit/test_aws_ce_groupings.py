@@ -18,8 +18,8 @@ from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from spendwatch.aggregates import NONE_KEY, PeriodTotals
-from spendwatch.money import ZERO
+from spendwatch.domain.aggregates import NONE_KEY, PeriodTotals
+from spendwatch.domain.money import ZERO
 
 from collect.sources import aws_ce
 from collect.sources.aws_ce import CostExplorerError

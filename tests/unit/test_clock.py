@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from spendwatch import clock
+from spendwatch.platform import clock
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from spendwatch.config import ConfigError, load_config, parse_config, validate_schedule
+from spendwatch.domain.config import ConfigError, load_config, parse_config, validate_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-from spendwatch.forecast import ForecastPoint
+from spendwatch.domain.forecast import ForecastPoint
 
 from api import dashboard, overview, trend_chart
 

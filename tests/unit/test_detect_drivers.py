@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from spendwatch.aggregates import NONE_KEY, Totals
-from spendwatch.alerts import Driver
-from spendwatch.detect import (
+from spendwatch.domain.aggregates import NONE_KEY, Totals
+from spendwatch.domain.alerts import Driver
+from spendwatch.domain.detect import (
     detect_spike,
     expected_breakdown,
     explain_spike,

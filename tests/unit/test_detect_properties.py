@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spendwatch.aggregates import NONE_KEY
-from spendwatch.detect import (
+from spendwatch.domain.aggregates import NONE_KEY
+from spendwatch.domain.detect import (
     SpikeConfig,
     detect_spike,
     expected_breakdown,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from spendwatch.detect import SpikeConfig, SpikeResult, detect_spike
+from spendwatch.domain.detect import SpikeConfig, SpikeResult, detect_spike
 
 START = date(2026, 3, 2)  # a Monday
 # A deterministic wobble of a few percent, so the detector sees ordinary noise rather than a flat line.

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from spendwatch.config import Config, Source
-from spendwatch.secrets import SecretError
-from spendwatch.writer import CostWriter, UsageWriter
+from spendwatch.domain.config import Config, Source
+from spendwatch.platform.secrets import SecretError
+from spendwatch.store.writer import CostWriter, UsageWriter
 
 from collect.sources import digitalocean
 from collect.sources.base import CollectRequest, Coverage, RequestCounter, Sink, SourceError

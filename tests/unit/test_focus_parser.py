@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from spendwatch.models import CostItem
+from spendwatch.domain.models import CostItem
 
 from collect.sources.focus import FocusSourceError, Rejection, RowError, list_files, read_file, to_cost_item
 from tests.conftest import FOCUS_SAMPLE

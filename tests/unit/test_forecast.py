@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from spendwatch.forecast import (
+from spendwatch.domain.forecast import (
     Crossing,
     Forecast,
     ForecastError,
@@ -17,14 +17,14 @@ from spendwatch.forecast import (
     forecast,
     projected_period_spend,
 )
-from spendwatch.forecast.backtest import (
+from spendwatch.domain.forecast.backtest import (
     MethodForecaster,
     month_end_cases,
     month_end_outcomes,
     refit_month_end,
 )
-from spendwatch.forecast.methods import make_model
-from spendwatch.forecast.series import daily_series
+from spendwatch.domain.forecast.methods import make_model
+from spendwatch.domain.forecast.series import daily_series
 
 Series = list[tuple[date, Decimal]]
 START = date(2024, 1, 1)  # a Monday

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spendwatch.forecast import Projection, crossing_date, forecast, projected_period_spend
+from spendwatch.domain.forecast import Projection, crossing_date, forecast, projected_period_spend
 
 START = date(2024, 1, 1)
 amounts = st.decimals(min_value=0, max_value=100_000, places=2, allow_nan=False, allow_infinity=False)

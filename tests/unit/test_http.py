@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from spendwatch.http import HttpError, request, retry_after_seconds
+from spendwatch.platform.http import HttpError, request, retry_after_seconds
 
 
 def _client(answers: list[httpx.Response | Exception]) -> tuple[httpx.Client, list[httpx.Request]]:

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-from spendwatch import resources
+from spendwatch.platform import resources
 
 from spendwatch_local.aws import AwsEndpoint, start_aws
 

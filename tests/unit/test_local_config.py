@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from spendwatch.config import ConfigError, parse_config
+from spendwatch.domain.config import ConfigError, parse_config
 
 from spendwatch_local import localconfig, tomlout
 

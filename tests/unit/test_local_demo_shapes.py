@@ -13,7 +13,7 @@ import pytest
 from botocore.validate import ParamValidator
 from hypothesis import given
 from hypothesis import strategies as st
-from spendwatch.config import Config
+from spendwatch.domain.config import Config
 
 from collect.sources import aws_ce, digitalocean, opencost
 from collect.sources.do_records import Origin, droplet_usage, insight_cost, sku_service

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from spendwatch.money import MoneyError, format_money, parse_amount, to_cents
+from spendwatch.domain.money import MoneyError, format_money, parse_amount, to_cents
 
 amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=11, allow_nan=False)
 

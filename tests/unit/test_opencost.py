@@ -11,8 +11,8 @@ import httpx
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from spendwatch.config import Config, Source
-from spendwatch.models import CostItem
+from spendwatch.domain.config import Config, Source
+from spendwatch.domain.models import CostItem
 
 from collect.sources import opencost
 from collect.sources.base import CollectRequest, Coverage, RequestCounter

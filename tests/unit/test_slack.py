@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spendwatch.alerts import Alert, Driver, alert_id
-from spendwatch.secrets import SecretError
+from spendwatch.domain.alerts import Alert, Driver, alert_id
+from spendwatch.platform.secrets import SecretError
 
 from alert import slack
 from alert.slack import (

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from spendwatch.config import Config, Source
-from spendwatch.models import CostItem
-from spendwatch.secrets import SecretError
+from spendwatch.domain.config import Config, Source
+from spendwatch.domain.models import CostItem
+from spendwatch.platform.secrets import SecretError
 
 from collect.sources import vercel
 from collect.sources.base import CollectRequest, Coverage, RequestCounter

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
-from spendwatch.alerts import Alert
-from spendwatch.budgets import StoredBudget, Threshold, local_today, period_bounds, period_label, thresholds
-from spendwatch.money import ZERO, format_money
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.budgets import StoredBudget, Threshold, local_today, period_bounds, period_label, thresholds
+from spendwatch.domain.money import ZERO, format_money
 
 from alert.evaluation.context import Context, make_alert
 
@@ -24,7 +24,7 @@ def project_with_forecast(
     history: list[tuple[date, Decimal]], start: date, end: date, today: date, amount: Decimal
 ) -> tuple[Decimal, Decimal, Decimal, date | None]:
     """The projections module's period spend and crossing day (imported on first use: NumPy is heavy)."""
-    from spendwatch.forecast import crossing_date, projected_period_spend
+    from spendwatch.domain.forecast import crossing_date, projected_period_spend
 
     spend = projected_period_spend(history, start, end, today)
     crossing = crossing_date(history, amount, start, end, today)

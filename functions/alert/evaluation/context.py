@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.aggregates import PeriodTotals
-from spendwatch.alerts import Alert, alert_id
-from spendwatch.budgets import daily_series, scope_amount, single_dimension
-from spendwatch.config import Config
-from spendwatch.runs import CollectionRun
-from spendwatch.spend import scope_series
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.alerts import Alert, alert_id
+from spendwatch.domain.budgets import daily_series, scope_amount, single_dimension
+from spendwatch.domain.config import Config
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.domain.spend import scope_series
 from spendwatch.store import Store
 
 

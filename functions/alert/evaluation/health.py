@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from spendwatch.alerts import Alert
-from spendwatch.config import Source
-from spendwatch.runs import CollectionRun
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.config import Source
+from spendwatch.domain.runs import CollectionRun
 
 from alert.evaluation.context import Context, make_alert
 

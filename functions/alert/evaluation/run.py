@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from spendwatch.alerts import Alert
-from spendwatch.budgets import StoredBudget, config_budget_id, from_record
-from spendwatch.runs import CollectionRun
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.budgets import StoredBudget, config_budget_id, from_record
+from spendwatch.domain.runs import CollectionRun
 
 from alert.evaluation import budgets as budget_rules
 from alert.evaluation import health, spikes

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
-from spendwatch.aggregates import NONE_KEY, PeriodTotals
-from spendwatch.alerts import Alert, Driver
-from spendwatch.detect import DEFAULT_CONFIG, detect_spike, explain_spike, first_seen, seen_values
-from spendwatch.detect.spike import SpikeResult
-from spendwatch.money import format_money
+from spendwatch.domain.aggregates import NONE_KEY, PeriodTotals
+from spendwatch.domain.alerts import Alert, Driver
+from spendwatch.domain.detect import DEFAULT_CONFIG, detect_spike, explain_spike, first_seen, seen_values
+from spendwatch.domain.detect.spike import SpikeResult
+from spendwatch.domain.money import format_money
 
 from alert.evaluation.context import Context, make_alert
 

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from spendwatch.alerts import Alert, AlertKind, AlertStatus
-from spendwatch.clock import utc_now
+from spendwatch.domain.alerts import Alert, AlertKind, AlertStatus
+from spendwatch.platform.clock import utc_now
 
 from api import deps, openapi, paging
 from api.errors import ApiError

@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from spendwatch.budgets import (
+from spendwatch.domain.budgets import (
     BUDGETS_PK,
     StoredBudget,
     budget_record,
@@ -18,10 +18,10 @@ from spendwatch.budgets import (
     period_bounds,
     period_label,
 )
-from spendwatch.clock import utc_now
-from spendwatch.config import Budget
-from spendwatch.money import ZERO, format_money
-from spendwatch.spend import scope_series
+from spendwatch.domain.config import Budget
+from spendwatch.domain.money import ZERO, format_money
+from spendwatch.domain.spend import scope_series
+from spendwatch.platform.clock import utc_now
 
 from api import deps, openapi, paging
 from api.errors import ApiError

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from spendwatch.clock import utc_now
-from spendwatch.costs import History, QueryError, history
-from spendwatch.models import IsoDay
-from spendwatch.money import ZERO, format_money
+from spendwatch.domain.history import History, QueryError, history
+from spendwatch.domain.models import IsoDay
+from spendwatch.domain.money import ZERO, format_money
+from spendwatch.platform.clock import utc_now
 
 from api import deps
 from api.errors import ApiError

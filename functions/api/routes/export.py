@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from spendwatch.clock import utc_now
-from spendwatch.costs import QueryError
-from spendwatch.export import ExportFormat, export_page
-from spendwatch.models import IsoDay
+from spendwatch.domain.export import ExportFormat, export_page
+from spendwatch.domain.history import QueryError
+from spendwatch.domain.models import IsoDay
+from spendwatch.platform.clock import utc_now
 from spendwatch.store import InvalidTokenError
 
 from api import deps

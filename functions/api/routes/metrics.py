@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, get_args
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from spendwatch.alerts import AlertKind, Severity
-from spendwatch.clock import utc_now
-from spendwatch.money import ZERO
-from spendwatch.runs import RunStatus
+from spendwatch.domain.alerts import AlertKind, Severity
+from spendwatch.domain.money import ZERO
+from spendwatch.domain.runs import RunStatus
+from spendwatch.platform.clock import utc_now
 
 from api import overview
 

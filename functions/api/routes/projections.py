@@ -8,9 +8,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from spendwatch.clock import utc_now
-from spendwatch.costs import QueryError, check_group_by, history
-from spendwatch.money import ZERO, format_money
+from spendwatch.domain.history import QueryError, check_group_by, history
+from spendwatch.domain.money import ZERO, format_money
+from spendwatch.platform.clock import utc_now
 
 from api import deps, overview
 from api.errors import ApiError
@@ -55,7 +55,7 @@ def get_projections(
     level: Annotated[float, Query(gt=0.5, lt=1.0, description="Prediction interval level")] = 0.8,
 ) -> ProjectionsResponse:
     """Daily forecasts from today for ``horizon_days``, the month-end projection and each group's accuracy."""
-    from spendwatch.forecast import forecast
+    from spendwatch.domain.forecast import forecast
 
     if horizon_days not in (30, 60, 90):
         raise ApiError(400, "invalid_parameter", "horizon_days must be 30, 60 or 90")

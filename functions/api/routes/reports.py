@@ -7,8 +7,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from spendwatch.money import format_money
-from spendwatch.reports import REPORT_ID_PATTERN, Report, ReportKind
+from spendwatch.domain.money import format_money
+from spendwatch.domain.reports import REPORT_ID_PATTERN, Report, ReportKind
 from spendwatch.store import InvalidTokenError
 
 from api import deps

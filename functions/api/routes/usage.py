@@ -11,10 +11,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from spendwatch.clock import utc_now
-from spendwatch.costs import QueryError, check_range
-from spendwatch.models import IsoDay
-from spendwatch.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
+from spendwatch.domain.history import QueryError, check_range
+from spendwatch.domain.models import IsoDay
+from spendwatch.domain.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
+from spendwatch.platform.clock import utc_now
 
 from api import deps, openapi
 from api.errors import ApiError

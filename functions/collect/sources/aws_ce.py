@@ -56,10 +56,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
-from spendwatch.aws import client
-from spendwatch.config import Source
-from spendwatch.models import CostItem
-from spendwatch.money import ZERO, MoneyError, parse_amount
+from spendwatch.domain.config import Source
+from spendwatch.domain.models import CostItem
+from spendwatch.domain.money import ZERO, MoneyError, parse_amount
+from spendwatch.platform.aws import client
 
 from collect.sources.base import CollectRequest, Coverage, SourceError
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from spendwatch.config import Config, Source
-from spendwatch.models import CostItem, UsageItem
-from spendwatch.writer import CostWriter, UsageWriter
+from spendwatch.domain.config import Config, Source
+from spendwatch.domain.models import CostItem, UsageItem
+from spendwatch.store.writer import CostWriter, UsageWriter
 
 
 class SourceError(RuntimeError):

@@ -16,9 +16,9 @@ from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.money import ZERO, MoneyError, parse_amount
-from spendwatch.observability import logger
-from spendwatch.secrets import SecretError
+from spendwatch.domain.money import ZERO, MoneyError, parse_amount
+from spendwatch.platform.observability import logger
+from spendwatch.platform.secrets import SecretError
 
 from collect.sources.base import CollectRequest, Coverage, Sink, SourceError
 from collect.sources.do_api import DigitalOceanError, DoApi

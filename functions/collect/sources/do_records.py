@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from spendwatch.models import CostItem, UsageItem
-from spendwatch.money import MoneyError, parse_amount
+from spendwatch.domain.models import CostItem, UsageItem
+from spendwatch.domain.money import MoneyError, parse_amount
 
 PROVIDER = "DigitalOcean"
 CURRENCY = "USD"  # DigitalOcean bills in USD only; every amount in its API is USD

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
-from spendwatch.observability import logger
+from spendwatch.platform.observability import logger
 
 DEFAULT_API_URL = "https://api.digitalocean.com"
 # The collect Lambda has 5 minutes; these keep one run's worst case (retries, pauses) inside that.

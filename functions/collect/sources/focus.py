@@ -14,9 +14,9 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
-from spendwatch.aws import client
-from spendwatch.models import CostItem
-from spendwatch.money import MoneyError, parse_amount
+from spendwatch.domain.models import CostItem
+from spendwatch.domain.money import MoneyError, parse_amount
+from spendwatch.platform.aws import client
 
 from collect.sources.base import CollectRequest, Coverage, SourceError
 

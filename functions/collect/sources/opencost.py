@@ -32,9 +32,9 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from spendwatch import http
-from spendwatch.models import CostItem
-from spendwatch.money import ZERO, MoneyError, parse_amount
+from spendwatch.domain.models import CostItem
+from spendwatch.domain.money import ZERO, MoneyError, parse_amount
+from spendwatch.platform import http
 
 from collect.sources.base import CollectRequest, Coverage, SourceError, chunks, days_to_read
 

@@ -20,9 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from spendwatch import http
-from spendwatch.models import CostItem
-from spendwatch.secrets import SecretError
+from spendwatch.domain.models import CostItem
+from spendwatch.platform import http
+from spendwatch.platform.secrets import SecretError
 
 from collect.sources.base import CollectRequest, Coverage, SourceError, chunks, days_to_read
 from collect.sources.focus import NULL, RowError, to_cost_item

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from spendwatch.money import ZERO, format_money
+from spendwatch.domain.money import ZERO, format_money
 
 Method = Literal["day_over_day", "seasonal"]
 SpikeSeverity = Literal["info", "warning", "critical"]

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spendwatch.forecast.methods import WEEK, EtsParams
+from spendwatch.domain.forecast.methods import WEEK, EtsParams
 
 if TYPE_CHECKING:
-    from spendwatch.forecast.methods import Model
-    from spendwatch.forecast.series import BoolArray, DailySeries, FloatArray, IntArray
+    from spendwatch.domain.forecast.methods import Model
+    from spendwatch.domain.forecast.series import BoolArray, DailySeries, FloatArray, IntArray
 
 # How many recent origins feed each horizon's error quantiles: recent enough to follow changing volatility,
 # many enough that sums over weeks (whose errors overlap from one origin to the next) see several independent

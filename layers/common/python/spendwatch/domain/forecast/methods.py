@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from spendwatch.forecast.series import DailySeries, ForecastError
+from spendwatch.domain.forecast.series import DailySeries, ForecastError
 
 if TYPE_CHECKING:
-    from spendwatch.forecast.series import BoolArray, FloatArray, IntArray
+    from spendwatch.domain.forecast.series import BoolArray, FloatArray, IntArray
 
 WEEK = 7
 # Months of first-of-month charges the recurring fee is the median of.

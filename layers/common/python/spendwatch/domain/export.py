@@ -18,11 +18,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from spendwatch.aggregates import cell_values, dimension_values, matches
-from spendwatch.costs import check_range
-from spendwatch.models import CostItem
-from spendwatch.resources import TABLE_PARTITION_KEY as PK
-from spendwatch.resources import TABLE_SORT_KEY as SK
+from spendwatch.domain.aggregates import cell_values, dimension_values, matches
+from spendwatch.domain.history import check_range
+from spendwatch.domain.models import CostItem
+from spendwatch.platform.resources import TABLE_PARTITION_KEY as PK
+from spendwatch.platform.resources import TABLE_SORT_KEY as SK
 from spendwatch.store import Store, cost_pk, decode_token, encode_token
 
 ExportFormat = Literal["csv", "focus"]

@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from spendwatch.aggregates import cell_values, dimension_values, matches
-from spendwatch.budgets import daily_series, scope_amount, single_dimension
-from spendwatch.money import ZERO
+from spendwatch.domain.aggregates import cell_values, dimension_values, matches
+from spendwatch.domain.budgets import daily_series, scope_amount, single_dimension
+from spendwatch.domain.money import ZERO
 from spendwatch.store import Store, cost_pk
 
 

@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spendwatch.aggregates import PeriodTotals
-from spendwatch.alerts import ALERT_RETENTION, ALERTS_PK, Alert
-from spendwatch.clock import utc_now
-from spendwatch.reports import REPORT_RETENTION, REPORTS_PK, Report
-from spendwatch.resources import TABLE_PARTITION_KEY as PK
-from spendwatch.resources import TABLE_SORT_KEY as SK
-from spendwatch.resources import TABLE_TTL_ATTRIBUTE
-from spendwatch.runs import CollectionRun
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.alerts import ALERT_RETENTION, ALERTS_PK, Alert
+from spendwatch.domain.reports import REPORT_RETENTION, REPORTS_PK, Report
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.platform.clock import utc_now
+from spendwatch.platform.resources import TABLE_PARTITION_KEY as PK
+from spendwatch.platform.resources import TABLE_SORT_KEY as SK
+from spendwatch.platform.resources import TABLE_TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
-    from spendwatch.models import CostItem, UsageItem
+    from spendwatch.domain.models import CostItem, UsageItem
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_BATCH_ATTEMPTS = 8

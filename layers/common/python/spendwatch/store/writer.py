@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from spendwatch.aggregates import PeriodTotals
-from spendwatch.models import CostItem, UsageItem
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.store import BATCH_SIZE, Store, cost_record, usage_record
 
 

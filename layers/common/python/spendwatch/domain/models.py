@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from spendwatch.money import ZERO
+from spendwatch.domain.money import ZERO
 
 # The fields that make two charges the same charge. Re-collecting a day produces the same keys, so the
 # store overwrites instead of duplicating; a restated amount becomes a MODIFY, not a second row.

@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from spendwatch.aggregates import TAG_PREFIX, PeriodTotals
-from spendwatch.config import Budget, Period
-from spendwatch.money import ZERO
+from spendwatch.domain.aggregates import TAG_PREFIX, PeriodTotals
+from spendwatch.domain.config import Budget, Period
+from spendwatch.domain.money import ZERO
 
 _PCT = re.compile(r"^(?P<forecast>forecast:)?(?P<n>\d+(?:\.\d+)?)%$")
 _ABS = re.compile(r"^(?P<forecast>forecast:)?\$(?P<n>\d+(?:\.\d{1,2})?)$")

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from spendwatch.forecast.intervals import Uncertainty
-from spendwatch.forecast.methods import EtsParams, Model, make_model
-from spendwatch.forecast.series import DailySeries
+from spendwatch.domain.forecast.intervals import Uncertainty
+from spendwatch.domain.forecast.methods import EtsParams, Model, make_model
+from spendwatch.domain.forecast.series import DailySeries
 
 if TYPE_CHECKING:
-    from spendwatch.forecast.series import FloatArray, IntArray
+    from spendwatch.domain.forecast.series import FloatArray, IntArray
 
 MONTH_END_DAYS = (7, 14, 21)
 # The published accuracy looks back this many complete months: enough to judge, cheap enough for every scope.

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from spendwatch.aggregates import (
+from spendwatch.domain.aggregates import (
     DIMENSIONS,
     NONE_KEY,
     TAG_PREFIX,
@@ -20,7 +20,7 @@ from spendwatch.aggregates import (
     dimension_values,
     matches,
 )
-from spendwatch.money import ZERO
+from spendwatch.domain.money import ZERO
 from spendwatch.store import Store, cost_pk
 
 Granularity = Literal["day", "month"]

@@ -6,8 +6,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from spendwatch.aggregates import NONE_KEY
-from spendwatch.money import ZERO
+from spendwatch.domain.aggregates import NONE_KEY
+from spendwatch.domain.money import ZERO
 
 FIRST_SEEN_DIMENSIONS = ("service", "region", "sku")
 DEFAULT_FLOOR = Decimal(1)

@@ -1,8 +1,8 @@
 """Cost forecasting: month-end projections, 30/60/90-day forecasts with intervals, budget helpers, own accuracy."""
 
-from spendwatch.forecast.backtest import Accuracy
-from spendwatch.forecast.methods import DEFAULT_METHOD, METHODS, EtsParams
-from spendwatch.forecast.projection import (
+from spendwatch.domain.forecast.backtest import Accuracy
+from spendwatch.domain.forecast.methods import DEFAULT_METHOD, METHODS, EtsParams
+from spendwatch.domain.forecast.projection import (
     DEFAULT_LEVEL,
     Crossing,
     Forecast,
@@ -13,7 +13,7 @@ from spendwatch.forecast.projection import (
     forecast,
     projected_period_spend,
 )
-from spendwatch.forecast.series import ForecastError
+from spendwatch.domain.forecast.series import ForecastError
 
 __all__ = [
     "DEFAULT_LEVEL",

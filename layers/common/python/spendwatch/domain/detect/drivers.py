@@ -14,12 +14,12 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING
 
-from spendwatch.aggregates import NONE_KEY
-from spendwatch.money import ZERO, to_cents
+from spendwatch.domain.aggregates import NONE_KEY
+from spendwatch.domain.money import ZERO, to_cents
 
 if TYPE_CHECKING:
-    from spendwatch.alerts import Driver
-    from spendwatch.detect.spike import SpikeResult
+    from spendwatch.domain.alerts import Driver
+    from spendwatch.domain.detect.spike import SpikeResult
 
 # dimension -> value -> amount, as ``Totals.group(dimension)`` returns for each dimension.
 Breakdown = Mapping[str, Mapping[str, Decimal]]
@@ -113,7 +113,7 @@ def rank_drivers(
     dimensions: Iterable[str] | None = None,
 ) -> list[Driver]:
     """The ``top`` values across dimensions explaining the change (amounts in cents, share of the change to 0.0001)."""
-    from spendwatch.alerts import Driver
+    from spendwatch.domain.alerts import Driver
 
     ranked = _ranked(value_changes(actual, expected, dimensions), min_share, min_impact)
     return [

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from spendwatch.money import ZERO
+from spendwatch.domain.money import ZERO
 
 if TYPE_CHECKING:
-    from spendwatch.models import CostItem
+    from spendwatch.domain.models import CostItem
 
 NONE_KEY = "(none)"
 # Fixed dimensions API users group by; tags add one dimension per tag key, named "tag:<key>".

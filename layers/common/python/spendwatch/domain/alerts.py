@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spendwatch.models import identity_hash
+from spendwatch.domain.models import identity_hash
 
 AlertKind = Literal["budget", "forecast", "spike", "first_seen", "capacity", "staleness", "collection"]
 Severity = Literal["info", "warning", "critical"]

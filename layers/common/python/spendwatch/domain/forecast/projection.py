@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from spendwatch.forecast.backtest import Accuracy, own_accuracy
-from spendwatch.forecast.intervals import Uncertainty
-from spendwatch.forecast.methods import DEFAULT_METHOD, EtsParams, make_model
-from spendwatch.forecast.series import ONE_DAY, ForecastError, daily_series
-from spendwatch.money import ZERO
+from spendwatch.domain.forecast.backtest import Accuracy, own_accuracy
+from spendwatch.domain.forecast.intervals import Uncertainty
+from spendwatch.domain.forecast.methods import DEFAULT_METHOD, EtsParams, make_model
+from spendwatch.domain.forecast.series import ONE_DAY, ForecastError, daily_series
+from spendwatch.domain.money import ZERO
 
 if TYPE_CHECKING:
-    from spendwatch.forecast.series import FloatArray, IntArray
+    from spendwatch.domain.forecast.series import FloatArray, IntArray
 
 DEFAULT_LEVEL = 0.8
 MAX_HORIZON = 732

@@ -13,11 +13,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-from spendwatch.clock import utc_now
-from spendwatch.models import IsoDay, UsageItem
-from spendwatch.money import ZERO
+from spendwatch.domain.models import IsoDay, UsageItem
+from spendwatch.domain.money import ZERO
+from spendwatch.platform.clock import utc_now
 from spendwatch.store import Store
-from spendwatch.writer import UsageWriter
+from spendwatch.store.writer import UsageWriter
 
 PUSH_SOURCE = "api"
 MAX_RECORDS = 500

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spendwatch.money import ZERO
+from spendwatch.domain.money import ZERO
 
 if TYPE_CHECKING:
     # numpy.typing costs milliseconds of cold start; the aliases are only for the type checker.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from spendwatch import resources
+from spendwatch.platform import resources
 
 
 class SettingsError(RuntimeError):
