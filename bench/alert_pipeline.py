@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spendwatch.platform import clock
+from spendwatch.store import table as store_table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local"), str(ROOT)]
@@ -24,8 +25,9 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from spendwatch.domain.aggregates import PeriodTotals  # noqa: E402
 from spendwatch.domain.config import cached_config  # noqa: E402
 from spendwatch.domain.models import CostItem  # noqa: E402
-from spendwatch.platform import aws, resources  # noqa: E402
-from spendwatch.store import Store, to_item  # noqa: E402
+from spendwatch.platform import aws  # noqa: E402
+from spendwatch.store import Store  # noqa: E402
+from spendwatch.store.aggregates import aggregate_image  # noqa: E402
 
 from spendwatch_local.demo_data import history  # noqa: E402
 from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers  # noqa: E402
@@ -104,22 +106,14 @@ def batch_of_100(written: dict[str, list[str]]) -> dict[str, Any]:
     records = []
     for source, days in written.items():
         for day in days[-34:]:
-            image = {
-                "pk": f"AGG#D#{day[:7]}",
-                "sk": f"{source}#{day}",
-                "item_type": "agg_day",
-                "source": source,
-                "period": day,
-            }
-            records.append(
-                {"eventID": f"{source}{day}", "eventName": "MODIFY", "dynamodb": {"NewImage": to_item(image)}}
-            )
+            image = aggregate_image(source, day, PeriodTotals(), "")
+            records.append({"eventID": f"{source}{day}", "eventName": "MODIFY", "dynamodb": {"NewImage": image}})
     return {"Records": records[:100]}
 
 
 def requests_per_batch(config: Path) -> None:
     """Evaluate a 100-record batch once on fresh state and once more (nothing new): count DynamoDB calls."""
-    from alert.evaluate import handler
+    from alert.evaluate.handler import handler
 
     store = Store(boto3.client("dynamodb"), TABLE)
     written = seed(store, clock.utc_now().date())
@@ -153,8 +147,8 @@ def latency(endpoint: str) -> None:
     with FakeSlack() as slack:
         os.environ["SLACK_WEBHOOK_URL"] = slack.url
         poller = StreamPoller(
-            resources.STREAM_CONSUMERS,
-            function_handlers(resources.STREAM_CONSUMERS),
+            store_table.STREAM_CONSUMERS,
+            function_handlers(store_table.STREAM_CONSUMERS),
             table=TABLE,
             region="us-east-1",
             endpoint_url=endpoint,
@@ -202,7 +196,7 @@ def main() -> None:
         os.environ.pop("SPENDWATCH_TOPIC_ARN", None)
         aws.client.cache_clear()
         cached_config.cache_clear()
-        boto3.client("dynamodb").create_table(**resources.table_create_kwargs(TABLE))
+        boto3.client("dynamodb").create_table(**store_table.table_create_kwargs(TABLE))
         print("alert pipeline")
         requests_per_batch(config)
         latency(endpoint)

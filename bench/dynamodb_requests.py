@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spendwatch.platform import clock
+from spendwatch.store import table as store_table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python")]
@@ -30,7 +31,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from spendwatch.domain.aggregates import PeriodTotals  # noqa: E402
 from spendwatch.domain.models import CostItem  # noqa: E402
-from spendwatch.platform import aws, resources  # noqa: E402
+from spendwatch.platform import aws  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 from spendwatch.store.writer import CostWriter  # noqa: E402
 
@@ -65,7 +66,7 @@ class Counter:
 def write_requests() -> tuple[int, int]:
     """Requests to write the 1,000-row FOCUS sample through the collector's writer (items + aggregates)."""
     client = boto3.client("dynamodb")
-    client.create_table(**resources.table_create_kwargs("bench"))
+    client.create_table(**store_table.table_create_kwargs("bench"))
     counter = Counter(client)
     writer = CostWriter(Store(client, "bench"), "focus")
     now = clock.utc_now()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from spendwatch.platform import clock
+from spendwatch.store import table as store_table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str(ROOT / "local")]
@@ -15,7 +16,7 @@ sys.path[:0] = [str(ROOT / "functions"), str(ROOT / "layers/common/python"), str
 import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 from spendwatch.domain.config import Config, Source  # noqa: E402
-from spendwatch.platform import aws, resources  # noqa: E402
+from spendwatch.platform import aws  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 
 from collect.runner import collect  # noqa: E402
@@ -50,7 +51,7 @@ def main() -> None:
     for name in ("DIGITALOCEAN_API_URL", "OPENCOST_URL"):
         os.environ.pop(name, None)
     aws.client.cache_clear()
-    boto3.client("dynamodb").create_table(**resources.table_create_kwargs("bench"))
+    boto3.client("dynamodb").create_table(**store_table.table_create_kwargs("bench"))
     now = clock.utc_now()
     providers = DemoProviders(now.date(), TOKEN)
     urls = providers.start()

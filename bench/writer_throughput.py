@@ -18,8 +18,8 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from spendwatch.domain.models import CostItem  # noqa: E402
-from spendwatch.platform import resources  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
+from spendwatch.store import table as store_table  # noqa: E402
 from spendwatch.store.writer import CostWriter  # noqa: E402
 
 ITEMS = 20_000
@@ -79,7 +79,7 @@ def main() -> None:
     print(f"  our code alone (DynamoDB accepts instantly): {throughput(AcceptingDynamoDB(), batch):8.0f} items/s")
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(**resources.table_create_kwargs("bench"))
+        client.create_table(**store_table.table_create_kwargs("bench"))
         print(f"  into moto's in-process DynamoDB:             {throughput(client, batch[:5000]):8.0f} items/s")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -10,7 +11,7 @@ from spendwatch.domain.config import cached_config
 from spendwatch.platform.aws import client
 from spendwatch.platform.observability import logger
 from spendwatch.platform.secrets import read_secret
-from spendwatch.platform.settings import FunctionSettings
+from spendwatch.platform.settings import CollectSettings
 from spendwatch.store import Store
 
 from collect.runner import collect
@@ -50,14 +51,23 @@ class ScheduledEvent(BaseModel):
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Collect the source named in the event and return the collection run."""
     request = ScheduledEvent.model_validate(event)
-    settings = FunctionSettings.from_env()
+    settings = CollectSettings.from_env()
     config = cached_config(settings.config_path)
     try:
         source = config.source(request.detail.source)
     except KeyError as exc:
         raise UnknownSourceError(f"no source named {request.detail.source!r} in the config") from exc
     store = Store(client("dynamodb"), settings.table)
-    run = collect(source, config, store, start=request.detail.start, end=request.detail.end, secret=read_secret)
+    overrides = settings.provider_environment()
+    run = collect(
+        source,
+        config,
+        store,
+        start=request.detail.start,
+        end=request.detail.end,
+        secret=partial(read_secret, overrides=overrides),
+        env=overrides,
+    )
     logger.info("collected", extra={"run": run.model_dump(mode="json")})
     result: dict[str, Any] = run.model_dump(mode="json")
     return result

@@ -22,7 +22,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from spendwatch.domain.config import Config
 from spendwatch.platform import resources
-from spendwatch.platform.resources import StreamConsumer
+from spendwatch.store import table as store_table
+from spendwatch.store.table import StreamConsumer
 
 from infra.stacks import names
 from infra.stacks.nag import acknowledge
@@ -71,7 +72,7 @@ class Alerting(Construct):
         self.evaluate = SpendwatchFunction(
             self,
             "Evaluate",
-            name=resources.ALERT_EVALUATE.function,
+            name=store_table.ALERT_EVALUATE.function,
             code=code,
             layer=layer,
             memory_size=names.ALERT_EVALUATE_MEMORY_MB,
@@ -85,7 +86,7 @@ class Alerting(Construct):
         self.deliver = SpendwatchFunction(
             self,
             "Deliver",
-            name=resources.ALERT_DELIVER.function,
+            name=store_table.ALERT_DELIVER.function,
             code=code,
             layer=layer,
             memory_size=names.ALERT_DELIVER_MEMORY_MB,
@@ -93,9 +94,12 @@ class Alerting(Construct):
             description="Deliver new alert items to SNS and Slack",
             environment=environment,
         )
-        consumers = {resources.ALERT_EVALUATE.function: self.evaluate, resources.ALERT_DELIVER.function: self.deliver}
+        consumers = {
+            store_table.ALERT_EVALUATE.function: self.evaluate,
+            store_table.ALERT_DELIVER.function: self.deliver,
+        }
         # Every shared consumer definition must have its function here: a new one without fails the synth.
-        for consumer in resources.STREAM_CONSUMERS:
+        for consumer in store_table.STREAM_CONSUMERS:
             consumers[consumer.function].function.add_event_source(
                 stream_event_source(consumer, storage, self.failures)
             )
@@ -144,8 +148,7 @@ class Alerting(Construct):
             acknowledge(
                 handler.role,
                 "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray PutTraceSegments/PutTelemetryRecords and the stream mapping's dynamodb:ListStreams "
-                "cannot be scoped to a resource.",
+                "The stream mapping's dynamodb:ListStreams cannot be scoped to a resource.",
             )
 
     def _staleness_schedule(self) -> events.Rule:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,19 @@ def common_layer(scope: Construct, construct_id: str, asset: Path) -> lambda_.La
         compatible_architectures=[ARCHITECTURE],
         description="spendwatch shared package and pinned runtime dependencies",
     )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What makes one function: its name (an entry in ``FUNCTIONS``), code, layer, size, time and environment."""
+
+    name: str
+    code: Path
+    layer: lambda_.ILayerVersion
+    memory_size: int
+    timeout: cdk.Duration
+    environment: Mapping[str, str]
+    description: str
 
 
 class SpendwatchFunction(Construct):
@@ -68,40 +82,52 @@ class SpendwatchFunction(Construct):
             description=f"spendwatch {name} function",
         )
         self.log_group.grant_write(self.role)
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
-            handler=FUNCTIONS[name],
-            code=lambda_.Code.from_asset(str(code)),
-            layers=[layer],
-            memory_size=memory_size,
-            timeout=timeout,
-            role=self.role,
-            description=description,
-            log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            application_log_level_v2=lambda_.ApplicationLogLevel[names.LOG_LEVEL],
-            system_log_level_v2=lambda_.SystemLogLevel.WARN,
-            tracing=lambda_.Tracing.ACTIVE,
-            reserved_concurrent_executions=reserved_concurrency,
+        self.function = self._function(
+            FunctionSpec(name, code, layer, memory_size, timeout, environment, description),
+            reserved_concurrency=reserved_concurrency,
             retry_attempts=retry_attempts,
             on_failure=on_failure,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": names.SERVICE_NAME,
-                "POWERTOOLS_LOG_LEVEL": names.LOG_LEVEL,
-                **environment,
-            },
         )
         acknowledge(
             self.function,
             "AwsSolutions-L1",
             "Python 3.11 is pinned on purpose: requires-python and the layer's compiled cp311 wheels match it.",
         )
-        # Lambda's X-Ray permissions cannot be scoped to a resource.
-        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", "X-Ray PutTraceSegments/PutTelemetryRecords need '*'.")
+
+    def _function(
+        self,
+        spec: FunctionSpec,
+        *,
+        reserved_concurrency: int | None,
+        retry_attempts: int | None,
+        on_failure: lambda_.IDestination | None,
+    ) -> lambda_.Function:
+        # No X-Ray tracing and no metrics namespace: the functions emit neither; their JSON logs carry the counts.
+        return lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=FUNCTIONS[spec.name],
+            code=lambda_.Code.from_asset(str(spec.code)),
+            layers=[spec.layer],
+            memory_size=spec.memory_size,
+            timeout=spec.timeout,
+            role=self.role,
+            description=spec.description,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel[names.LOG_LEVEL],
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            reserved_concurrent_executions=reserved_concurrency,
+            retry_attempts=retry_attempts,
+            on_failure=on_failure,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
+                "POWERTOOLS_LOG_LEVEL": names.LOG_LEVEL,
+                **spec.environment,
+            },
+        )
 
 
 def scheduled_event(detail: Mapping[str, Any]) -> events.RuleTargetInput:

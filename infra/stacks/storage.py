@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from spendwatch.platform import resources
+from spendwatch.store import table as store_table
 
 
 class Storage(Construct):
@@ -56,17 +56,18 @@ class Storage(Construct):
 
     def _table(self) -> dynamodb.Table:
         string = dynamodb.AttributeType.STRING
+        partition, sort = store_table.key_attributes()
         return dynamodb.Table(
             self,
             "Table",
-            partition_key=dynamodb.Attribute(name=resources.TABLE_PARTITION_KEY, type=string),
-            sort_key=dynamodb.Attribute(name=resources.TABLE_SORT_KEY, type=string),
+            partition_key=dynamodb.Attribute(name=partition, type=string),
+            sort_key=dynamodb.Attribute(name=sort, type=string),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            stream=dynamodb.StreamViewType[resources.TABLE_STREAM_VIEW],
+            stream=dynamodb.StreamViewType[store_table.STREAM_VIEW],
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            time_to_live_attribute=resources.TABLE_TTL_ATTRIBUTE,
+            time_to_live_attribute=store_table.ttl_attribute(),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from spendwatch.platform import resources
+from spendwatch.store import table as store_table
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 DEFAULT_REGION = "us-east-1"
@@ -139,7 +140,7 @@ def provision(table: str, bucket: str, region: str, topic: str = resources.LOCAL
 
 def _create_table(dynamodb: Any, table: str) -> None:
     try:
-        dynamodb.create_table(**resources.table_create_kwargs(table))
+        dynamodb.create_table(**store_table.table_create_kwargs(table))
     except ClientError as exc:
         if _code(exc) not in _ALREADY_THERE:
             raise
@@ -147,7 +148,7 @@ def _create_table(dynamodb: Any, table: str) -> None:
     dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     ttl = dynamodb.describe_time_to_live(TableName=table).get("TimeToLiveDescription", {})
     if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-        dynamodb.update_time_to_live(**resources.table_ttl_kwargs(table))
+        dynamodb.update_time_to_live(**store_table.table_ttl_kwargs(table))
 
 
 def _create_bucket(s3: Any, bucket: str, region: str) -> None:

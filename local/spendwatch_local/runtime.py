@@ -16,6 +16,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from spendwatch.domain.config import Config, ConfigError
 from spendwatch.platform import clock, resources
+from spendwatch.store import table as store_table
 
 from spendwatch_local import localconfig
 from spendwatch_local.aws import AwsEndpoint, AwsSetupError, LocalResources, provision, resource_names, start_aws
@@ -220,8 +221,8 @@ def _serve(
     # horizon, as the event sources start) and run as records arrive; started after the first collections so
     # they don't compete with them for moto; a 1 s batching window instead of 5 s keeps the loop snappy.
     poller = StreamPoller(
-        resources.STREAM_CONSUMERS,
-        function_handlers(resources.STREAM_CONSUMERS),
+        store_table.STREAM_CONSUMERS,
+        function_handlers(store_table.STREAM_CONSUMERS),
         table=backend.created.table,
         region=backend.aws.region,
         logger=logger,

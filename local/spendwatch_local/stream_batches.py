@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from spendwatch.platform.resources import StreamConsumer
+from spendwatch.store.table import StreamConsumer
 
 from spendwatch_local.stream_shapes import RECORD_TOO_OLD, RETRIES_EXHAUSTED, Discard, Outcome, StreamRecord
 

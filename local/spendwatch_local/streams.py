@@ -22,7 +22,8 @@ import boto3
 from aws_lambda_powertools import Logger
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
-from spendwatch.platform.resources import FUNCTIONS, StreamConsumer
+from spendwatch.platform.resources import FUNCTIONS
+from spendwatch.store.table import StreamConsumer
 
 from spendwatch_local.filters import check_pattern, matches_any
 from spendwatch_local.functions import load_handler

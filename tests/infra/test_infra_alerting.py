@@ -12,7 +12,7 @@ from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 from spendwatch.domain.config import Config
 from spendwatch.platform import resources
-from spendwatch.platform.resources import STREAM_CONSUMERS, StreamConsumer
+from spendwatch.store.table import STREAM_CONSUMERS, StreamConsumer
 
 from infra import bundling
 from infra.cdk_app import feature_flags

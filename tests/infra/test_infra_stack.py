@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
 from spendwatch.platform import resources
+from spendwatch.store import table as store_table
 
 from tests.infra.conftest import BASE_CONFIG, Synthesise, Synthesised
 
@@ -54,17 +55,17 @@ def test_table_keys_stream_pitr_ttl_and_retention(synth: Synthesised) -> None:
         {
             "Properties": {
                 "KeySchema": [
-                    {"AttributeName": resources.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": resources.TABLE_SORT_KEY, "KeyType": "RANGE"},
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
                 "AttributeDefinitions": [
-                    {"AttributeName": resources.TABLE_PARTITION_KEY, "AttributeType": "S"},
-                    {"AttributeName": resources.TABLE_SORT_KEY, "AttributeType": "S"},
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
                 ],
                 "BillingMode": "PAY_PER_REQUEST",
-                "StreamSpecification": {"StreamViewType": resources.TABLE_STREAM_VIEW},
+                "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-                "TimeToLiveSpecification": {"AttributeName": resources.TABLE_TTL_ATTRIBUTE, "Enabled": True},
+                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
                 "SSESpecification": {"SSEEnabled": True},
             },
             "DeletionPolicy": "Retain",
@@ -74,8 +75,8 @@ def test_table_keys_stream_pitr_ttl_and_retention(synth: Synthesised) -> None:
 
 
 def test_table_matches_the_local_runtime_definition(synth: Synthesised) -> None:
-    # The local runtime creates its table from resources.table_create_kwargs: both must describe the same table.
-    local = resources.table_create_kwargs("t")
+    # The local runtime creates its table from store_table.table_create_kwargs: both must describe the same table.
+    local = store_table.table_create_kwargs("t")
     (table,) = synth.resources("AWS::DynamoDB::Table").values()
     assert table["Properties"]["KeySchema"] == local["KeySchema"]
     assert table["Properties"]["AttributeDefinitions"] == local["AttributeDefinitions"]

@@ -16,6 +16,7 @@ from moto import mock_aws
 from spendwatch.domain.config import cached_config
 from spendwatch.platform import aws, resources
 from spendwatch.store import Store
+from spendwatch.store import table as store_table
 
 from tests.conftest import FOCUS_SAMPLE
 
@@ -52,8 +53,8 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     clear_caches()
     with mock_aws():
         ddb = boto3.client("dynamodb")
-        ddb.create_table(**resources.table_create_kwargs(TABLE))
-        ddb.update_time_to_live(**resources.table_ttl_kwargs(TABLE))
+        ddb.create_table(**store_table.table_create_kwargs(TABLE))
+        ddb.update_time_to_live(**store_table.table_ttl_kwargs(TABLE))
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield {"dynamodb": ddb, "s3": boto3.client("s3"), "tmp": tmp_path, "monkeypatch": monkeypatch}
     clear_caches()

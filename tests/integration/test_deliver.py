@@ -18,10 +18,10 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from spendwatch.domain.alerts import Alert
 from spendwatch.platform import resources
-from spendwatch.platform.resources import ALERT_DELIVER
+from spendwatch.store.table import ALERT_DELIVER
 
-from alert import slack
-from alert.deliver import handler
+from alert.deliver.channels import slack
+from alert.deliver.handler import handler
 from tests.fakes.slack import FakeSlack
 from tests.integration.conftest import TABLE, LambdaContext, store, write_config
 from tests.unit.test_slack import NOW, make_alert

@@ -11,7 +11,7 @@ from spendwatch.domain.aggregates import PeriodTotals
 from spendwatch.domain.models import CostItem
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.platform import clock
-from spendwatch.store import to_item
+from spendwatch.store.base import to_item
 
 from tests.integration.conftest import LambdaContext, call_api, store, write_config
 
@@ -85,7 +85,7 @@ def _run_record(status: str, error: str | None = None) -> dict[str, Any]:
 
 
 def _evaluate(*records: dict[str, Any]) -> dict[str, Any]:
-    from alert.evaluate import handler
+    from alert.evaluate.handler import handler
 
     result: dict[str, Any] = handler({"Records": list(records)}, LambdaContext())
     return result
@@ -126,7 +126,7 @@ def test_failed_run_alerts_and_a_later_success_resolves(env: dict[str, Any]) -> 
 
 
 def test_staleness_check_on_schedule(env: dict[str, Any]) -> None:
-    from alert.evaluate import handler
+    from alert.evaluate.handler import handler
 
     handler({"detail-type": "Scheduled Event", "detail": {"check": "staleness"}}, LambdaContext())
     alerts = _alerts()

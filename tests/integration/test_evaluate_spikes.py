@@ -10,7 +10,7 @@ import pytest
 from spendwatch.domain.aggregates import PeriodTotals
 from spendwatch.domain.models import CostItem
 from spendwatch.platform import clock
-from spendwatch.store import to_item
+from spendwatch.store.base import to_item
 
 from tests.integration.conftest import LambdaContext, store, write_config
 
@@ -59,7 +59,7 @@ def _history(spike_day: int | None = None, new_service_day: int | None = None) -
 
 
 def _evaluate(records: list[dict[str, Any]]) -> None:
-    from alert.evaluate import handler
+    from alert.evaluate.handler import handler
 
     handler({"Records": records}, LambdaContext())
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
-from spendwatch.platform import resources
-from spendwatch.platform.resources import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS, StreamConsumer
+from spendwatch.store import table as store_table
+from spendwatch.store.table import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS, StreamConsumer
 
 from spendwatch_local.streams import PollerSettings, StreamPoller
 
@@ -52,7 +52,7 @@ def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     table = f"spendwatch-{uuid.uuid4().hex[:8]}"
     ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
-    description = ddb.create_table(**resources.table_create_kwargs(table))["TableDescription"]
+    description = ddb.create_table(**store_table.table_create_kwargs(table))["TableDescription"]
     return {
         "endpoint": endpoint,
         "table": table,

@@ -20,6 +20,7 @@ import pytest
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.platform import clock, resources
 from spendwatch.store import Store
+from spendwatch.store import table as store_table
 
 from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
 from tests.integration.conftest import clear_caches
@@ -60,7 +61,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     monkeypatch.setenv(resources.ENV_TABLE, table)
     monkeypatch.setenv(resources.ENV_CONFIG, str(config))
     clear_caches()
-    boto3.client("dynamodb").create_table(**resources.table_create_kwargs(table))
+    boto3.client("dynamodb").create_table(**store_table.table_create_kwargs(table))
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic = sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
     monkeypatch.setenv(resources.ENV_TOPIC, topic)
@@ -78,8 +79,8 @@ def test_a_failed_run_becomes_an_alert_on_the_topic(pipeline: dict[str, Any]) ->
         poll_interval_seconds=0.02, idle_interval_seconds=0.05, batching_window_seconds=0.1, retry_delay_seconds=0
     )
     poller = StreamPoller(
-        resources.STREAM_CONSUMERS,
-        function_handlers(resources.STREAM_CONSUMERS),
+        store_table.STREAM_CONSUMERS,
+        function_handlers(store_table.STREAM_CONSUMERS),
         table=pipeline["table"],
         region=REGION,
         endpoint_url=pipeline["endpoint"],
@@ -106,8 +107,8 @@ def test_a_failed_run_becomes_an_alert_on_the_topic(pipeline: dict[str, Any]) ->
     assert "Collection of s failed" in messages[0]["Body"]
     assert "boom" in messages[0]["Body"]
     stats = poller.stats()
-    assert stats[resources.ALERT_EVALUATE.function].invocations >= 1
-    assert stats[resources.ALERT_DELIVER.function].records_delivered == 1
+    assert stats[store_table.ALERT_EVALUATE.function].invocations >= 1
+    assert stats[store_table.ALERT_DELIVER.function].records_delivered == 1
     assert all(s.failures_sent == 0 for s in stats.values())
 
 

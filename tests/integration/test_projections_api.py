@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,8 +21,15 @@ DAYS = 120
 
 
 @pytest.fixture
-def history(aws_env: dict[str, Any]) -> dict[str, Any]:
-    """120 days of two providers with a weekly rhythm, written as the collectors would."""
+def history(aws_env: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """120 days of two providers with a weekly rhythm, written as the collectors would.
+
+    The clock is pinned to noon of TODAY for the test: the expectations are built from TODAY, and a run that
+    straddles midnight would otherwise compare them with the API's next day.
+    """
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv(clock.NOW_ENV, (TODAY + timedelta(hours=12)).isoformat())
+    clock.reset()
     write_config(aws_env, 'currency = "USD"\n[[budgets]]\nname = "total"\namount = "3000"\n')
     days = {}
     for n in range(DAYS, 0, -1):
@@ -43,7 +51,9 @@ def history(aws_env: dict[str, Any]) -> dict[str, Any]:
             )
         days[start.date().isoformat()] = totals
     store().replace_day_totals("s", days)
-    return aws_env
+    yield aws_env
+    monkeypatch.undo()
+    clock.reset()
 
 
 def test_projections_by_provider(history: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-from spendwatch.platform import resources
+from spendwatch.store import table as store_table
 
 from spendwatch_local.aws import AwsEndpoint, start_aws
 
@@ -51,7 +51,7 @@ def test_stream_records_read_the_same_with_and_without_the_serializer(
 ) -> None:
     assert aws.embedded
     dynamodb = _client("dynamodb", aws)
-    dynamodb.create_table(**resources.table_create_kwargs("t"))
+    dynamodb.create_table(**store_table.table_create_kwargs("t"))
     table = boto3.resource(
         "dynamodb",
         region_name=aws.region,

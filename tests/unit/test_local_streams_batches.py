@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spendwatch.platform.resources import ALERT_DELIVER
+from spendwatch.store.table import ALERT_DELIVER
 
 from spendwatch_local.stream_batches import BatchIO, RetryPolicy, bisect, run_batch, split_expired
 from spendwatch_local.stream_shapes import (

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from spendwatch.platform.resources import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS
+from spendwatch.store.table import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS
 
 from spendwatch_local.filters import FilterPatternError, check_pattern, matches, matches_any
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from spendwatch.platform.resources import ALERT_DELIVER, StreamConsumer
+from spendwatch.store.table import ALERT_DELIVER, StreamConsumer
 
 from spendwatch_local.stream_shapes import StreamArn
 from spendwatch_local.streams import PollerSettings, StreamClients, StreamPoller

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from spendwatch.domain.alerts import Alert, Driver, alert_id
 from spendwatch.platform.secrets import SecretError
 
-from alert import slack
-from alert.slack import (
+from alert.deliver.channels import slack
+from alert.deliver.channels.slack import (
     MAX_ATTEMPTS,
     MAX_BLOCKS,
     MAX_HEADER,
@@ -338,7 +338,7 @@ def test_the_console_prints_each_alert_readably_and_counts_it_delivered() -> Non
 
 
 def test_the_delivery_function_does_not_import_httpx_until_it_posts() -> None:
-    code = "import sys, alert.deliver; print('httpx' in sys.modules)"
+    code = "import sys, alert.deliver.handler; print('httpx' in sys.modules)"
     paths = [str(REPO / p) for p in ("functions", "layers/common/python")]
     env = {"PYTHONPATH": ":".join(paths), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -8,7 +8,8 @@ import boto3
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
-from alert.sns import MAX_SUBJECT, SnsChannel, attributes, budget_name, entry, render_text, subject
+from alert.deliver.channels.sns import MAX_SUBJECT, SnsChannel, attributes, budget_name, entry, subject
+from alert.deliver.render import render_text
 from tests.unit.test_slack import make_alert
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:spendwatch-alerts"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import Stubber
-from spendwatch.store import InvalidTokenError, Store, StoreError, decode_token, encode_token
+from spendwatch.store import InvalidTokenError, Store, StoreError
+from spendwatch.store.keys import decode_token, encode_token
 
 
 def _client() -> object:

@@ -8,16 +8,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from spendwatch.domain.budgets import (
-    BUDGETS_PK,
-    StoredBudget,
-    budget_record,
-    config_budget_id,
-    from_record,
-    local_today,
-    period_bounds,
-    period_label,
-)
+from spendwatch.domain import budgets as budget_rules
+from spendwatch.domain.budgets import StoredBudget, local_today, period_bounds, period_label
 from spendwatch.domain.config import Budget
 from spendwatch.domain.money import ZERO, format_money
 from spendwatch.domain.spend import scope_series
@@ -33,9 +25,7 @@ BudgetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 def all_budgets() -> list[StoredBudget]:
     """Budgets from spendwatch.toml and from the API."""
-    config = deps.config()
-    from_config = [StoredBudget(config_budget_id(b.name), b, "config") for b in config.budgets]
-    return from_config + [from_record(r) for r in deps.store().budgets()]
+    return budget_rules.all_budgets(deps.config(), deps.store())
 
 
 def _find(budget_id: str) -> StoredBudget:
@@ -113,7 +103,7 @@ def create_budget(budget: Budget) -> Response[str]:
     _check_name(budget.name)
     now = utc_now()
     stored = StoredBudget(uuid.uuid4().hex, budget, "api", now, now)
-    deps.store().put(budget_record(stored))
+    deps.store().put_budget(stored)
     return Response(status_code=201, content_type="application/json", body=_out(stored).model_dump_json())
 
 
@@ -144,7 +134,7 @@ def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
     stored = _editable(budget_id)
     _check_name(budget.name, except_id=budget_id)
     updated = StoredBudget(budget_id, budget, "api", stored.created_at, utc_now())
-    deps.store().put(budget_record(updated))
+    deps.store().put_budget(updated)
     return _out(updated)
 
 
@@ -160,5 +150,5 @@ def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
 def delete_budget(budget_id: BudgetId) -> Response[str]:
     """Delete an API budget; its alerts stay as history."""
     _editable(budget_id)
-    deps.store().delete(BUDGETS_PK, budget_id)
+    deps.store().delete_budget(budget_id)
     return Response(status_code=204, content_type="application/json", body="")

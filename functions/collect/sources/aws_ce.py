@@ -306,7 +306,7 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def to_item(
+def cost_item(
     cell: Cell, amounts: Amounts, plan: list[Grouping], source: str, collected_at: datetime, description: str = ""
 ) -> CostItem:
     """The cost item of one cell (a coarser cell's path is shorter than the plan and fills fewer fields)."""
@@ -426,7 +426,7 @@ class Reader:
     def write(self, cell: Cell, amounts: Amounts, description: str = "") -> None:
         """Hand one cell to the sink as a cost item."""
         try:
-            item = to_item(cell, amounts, self.plan, self.request.source.name, self.request.collected_at, description)
+            item = cost_item(cell, amounts, self.plan, self.request.source.name, self.request.collected_at, description)
         except ValidationError as exc:
             raise GroupError(str(exc.errors()[0]["msg"])) from exc
         self.request.sink.cost(item)

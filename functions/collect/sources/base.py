@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,8 +85,9 @@ class Sink:
             self.data_through = through
 
 
-def _env_secret(name: str) -> str | None:
-    return os.environ.get(name) or None
+def _overrides_only(_env_name: str, _secret_name: str) -> str | None:
+    """The default secret reader: replaced in ``__post_init__`` by a lookup in the request's ``env``."""
+    return None
 
 
 @dataclass
@@ -101,8 +101,14 @@ class CollectRequest:
     collected_at: datetime
     start: date | None = None
     end: date | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    secret: Callable[[str, str], str | None] = field(default=lambda env_name, _secret_name: _env_secret(env_name))
+    # The provider overrides from the function's settings (``CollectSettings.provider_environment()``).
+    env: Mapping[str, str] = field(default_factory=dict)
+    secret: Callable[[str, str], str | None] = _overrides_only
+
+    def __post_init__(self) -> None:
+        if self.secret is _overrides_only:
+            env = self.env
+            self.secret = lambda env_name, _secret_name: env.get(env_name) or None
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def to_item(line: str, target: Target) -> CostItem:
+def cost_item(line: str, target: Target) -> CostItem:
     """One JSON line as a cost item; RowError says why it cannot be one."""
     try:
         row = json.loads(line, parse_float=Decimal, parse_constant=Decimal)
@@ -143,7 +143,7 @@ def read_lines(request: CollectRequest, lines: list[str], target: Target, first:
         if not line.strip():
             continue
         try:
-            item = to_item(line, target)
+            item = cost_item(line, target)
         except RowError as exc:
             request.sink.reject(f"{where} {number}", str(exc))
             continue

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -194,3 +195,31 @@ def totals_by_day(items: Iterable[CostItem]) -> dict[str, PeriodTotals]:
     for item in items:
         days.setdefault(item.day.isoformat(), PeriodTotals()).add(item)
     return days
+
+
+def month_total(
+    month: str, new_days: Mapping[str, PeriodTotals], stored_days: Iterable[tuple[str, PeriodTotals]]
+) -> PeriodTotals:
+    """A source's total for ``month`` (``YYYY-MM``): its stored days with the newly collected days substituted.
+
+    Monthly totals keep no combinations: filtered questions read the days.
+    """
+    total = PeriodTotals()
+    for day, totals in new_days.items():
+        if day.startswith(month):
+            total.merge(totals)
+    for day, totals in stored_days:
+        if day not in new_days:
+            total.merge(totals)
+    total.drop_cells()
+    return total
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """The months (``YYYY-MM``) that [start, end] touches, in order."""
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

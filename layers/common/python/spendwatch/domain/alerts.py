@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -16,9 +16,6 @@ Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["open", "acknowledged", "snoozed", "resolved"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-
-ALERTS_PK = "ALERT"
-ALERT_RETENTION = timedelta(days=400)
 
 
 class Driver(BaseModel):
@@ -79,3 +76,17 @@ def scope_key(scope: dict[str, Any]) -> str:
 def alert_id(rule: str, scope: dict[str, Any], period: str, level: str) -> str:
     """The deterministic id: the same rule, scope, period and level is the same alert, however often it fires."""
     return identity_hash([rule, scope_key(scope), period, level])
+
+
+def describe_scope(scope: dict[str, Any]) -> str:
+    """A scope in words, as every alert, channel and page shows it: ``provider=AWS, tag:team=data``.
+
+    The empty scope is the whole account.
+    """
+    parts: list[str] = []
+    for key, value in sorted(scope.items()):
+        if isinstance(value, dict):
+            parts.extend(f"{key}:{inner}={inner_value}" for inner, inner_value in sorted(value.items()))
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts) or "whole account"

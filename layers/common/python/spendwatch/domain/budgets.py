@@ -7,12 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from spendwatch.domain.aggregates import TAG_PREFIX, PeriodTotals
-from spendwatch.domain.config import Budget, Period
+from spendwatch.domain.config import Budget, Config, Period
 from spendwatch.domain.money import ZERO
+
+if TYPE_CHECKING:
+    from spendwatch.domain.ports import Budgets
 
 _PCT = re.compile(r"^(?P<forecast>forecast:)?(?P<n>\d+(?:\.\d+)?)%$")
 _ABS = re.compile(r"^(?P<forecast>forecast:)?\$(?P<n>\d+(?:\.\d{1,2})?)$")
@@ -116,9 +119,6 @@ def daily_series(days: Iterable[tuple[str, Decimal]], start: date, end: date) ->
     ]
 
 
-BUDGETS_PK = "BUDGET"
-
-
 @dataclass(frozen=True)
 class StoredBudget:
     """A budget with its id and origin (``config`` budgets are read-only over the API)."""
@@ -135,30 +135,12 @@ def config_budget_id(name: str) -> str:
     return f"config-{re.sub(r'[^a-z0-9-]+', '-', name.lower()).strip('-')}"
 
 
-def budget_record(stored: StoredBudget) -> dict[str, Any]:
-    """The stored form of an API budget."""
-    data = stored.budget.model_dump(mode="python")
-    data.update(
-        {
-            "pk": BUDGETS_PK,
-            "sk": stored.id,
-            "item_type": "budget",
-            "id": stored.id,
-            "created_at": stored.created_at.isoformat() if stored.created_at else None,
-            "updated_at": stored.updated_at.isoformat() if stored.updated_at else None,
-        }
-    )
-    return data
+def all_budgets(config: Config, stored: Budgets) -> list[StoredBudget]:
+    """Every budget: those in spendwatch.toml (read-only over the API), then those created over the API."""
+    from_config = [StoredBudget(config_budget_id(b.name), b, "config") for b in config.budgets]
+    return from_config + stored.budgets()
 
 
-def from_record(record: dict[str, Any]) -> StoredBudget:
-    """Inverse of :func:`budget_record`."""
-    fields = {k: record[k] for k in ("name", "amount", "period", "currency", "scope", "thresholds") if k in record}
-    created, updated = record.get("created_at"), record.get("updated_at")
-    return StoredBudget(
-        id=record["id"],
-        budget=Budget.model_validate(fields),
-        origin="api",
-        created_at=datetime.fromisoformat(created) if created else None,
-        updated_at=datetime.fromisoformat(updated) if updated else None,
-    )
+def needs_forecast(budget: Budget, spent: Decimal) -> bool:
+    """True when a forecast threshold of ``budget`` is not yet crossed by actual spend (so a forecast may cross it)."""
+    return any(t.forecast and spent < t.amount for t in thresholds(budget))

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,9 +21,7 @@ from typing import Any, Literal
 from spendwatch.domain.aggregates import cell_values, dimension_values, matches
 from spendwatch.domain.history import check_range
 from spendwatch.domain.models import CostItem
-from spendwatch.platform.resources import TABLE_PARTITION_KEY as PK
-from spendwatch.platform.resources import TABLE_SORT_KEY as SK
-from spendwatch.store import Store, cost_pk, decode_token, encode_token
+from spendwatch.domain.ports import Charges
 
 ExportFormat = Literal["csv", "focus"]
 MAX_BYTES = 4_000_000
@@ -88,7 +86,7 @@ def row(record: Mapping[str, Any], fmt: ExportFormat) -> list[str]:
     return [_cell(record.get(field)) for field in CSV_COLUMNS.values()]
 
 
-def partitions(store: Store, start: date, end: date, where: Mapping[str, Any]) -> list[str]:
+def partitions(store: Charges, start: date, end: date, where: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The charge partitions of [start, end] in order (day, then source), skipping days a filter rules out."""
     found = []
     for source, day, period_totals in store.day_totals(start, end, with_cells=bool(where)):
@@ -97,7 +95,7 @@ def partitions(store: Store, start: date, end: date, where: Mapping[str, Any]) -
         if where and not any(_may_match(totals.cells, where) for totals in period_totals.currencies.values()):
             continue
         found.append((day, source))
-    return [cost_pk(source, day) for day, source in sorted(found)]
+    return [(source, day) for day, source in sorted(found)]
 
 
 def _may_match(cells: dict[str, Any] | None, where: Mapping[str, Any]) -> bool:
@@ -105,7 +103,7 @@ def _may_match(cells: dict[str, Any] | None, where: Mapping[str, Any]) -> bool:
 
 
 def export_page(
-    store: Store,
+    store: Charges,
     start: date,
     end: date,
     fmt: ExportFormat,
@@ -120,27 +118,17 @@ def export_page(
     """
     deadline = time.monotonic() + seconds
     check_range(start, end)
-    pks = partitions(store, start, end, where)
-    after = decode_token(next_token, set(pks)) if next_token else None
-    if after is not None:
-        pks = pks[pks.index(after[PK]["S"]) :]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns(fmt))
     rows = 0
-    last: dict[str, Any] | None = None
-    for record in _records(store, pks, after):
-        if rows >= limit or out.tell() >= MAX_BYTES or (last is not None and time.monotonic() > deadline):
-            return Page(out.getvalue(), rows, encode_token(last) if last else None)
-        last = {PK: {"S": record[PK]}, SK: {"S": record[SK]}}
+    resume: str | None = None
+    for record, token in store.charges_in_order(partitions(store, start, end, where), next_token):
+        if rows >= limit or out.tell() >= MAX_BYTES or (resume is not None and time.monotonic() > deadline):
+            return Page(out.getvalue(), rows, resume)
+        resume = token
         if where and not matches(dimension_values(record), where):
             continue
         writer.writerow(row(record, fmt))
         rows += 1
     return Page(out.getvalue(), rows, None)
-
-
-def _records(store: Store, pks: list[str], after: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
-    """The stored charges of the partitions in order, starting after the key ``after`` points at."""
-    for pk in pks:
-        yield from store.query(pk, after=after if after is not None and after[PK]["S"] == pk else None)

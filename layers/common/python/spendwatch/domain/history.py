@@ -21,7 +21,7 @@ from spendwatch.domain.aggregates import (
     matches,
 )
 from spendwatch.domain.money import ZERO
-from spendwatch.store import Store, cost_pk
+from spendwatch.domain.ports import Charges
 
 Granularity = Literal["day", "month"]
 ALL = "all"
@@ -100,7 +100,7 @@ def _month_bounds(month: str) -> tuple[date, date]:
     return first, nxt - timedelta(days=1)
 
 
-def _period_totals(store: Store, start: date, end: date, granularity: Granularity) -> dict[str, PeriodTotals]:
+def _period_totals(store: Charges, start: date, end: date, granularity: Granularity) -> dict[str, PeriodTotals]:
     """Totals per period label, all sources merged; whole months come from monthly aggregates."""
     result: dict[str, PeriodTotals] = defaultdict(PeriodTotals)
     whole_months: set[str] = set()
@@ -135,7 +135,7 @@ def _daily_ranges(start: date, end: date, skip_months: set[str]) -> list[tuple[d
 
 
 def history(
-    store: Store,
+    store: Charges,
     start: date,
     end: date,
     granularity: Granularity,
@@ -172,7 +172,7 @@ def _add(amounts: Amounts, label: str, key: str, amount: Decimal) -> None:
 
 
 def _amounts(
-    store: Store, start: date, end: date, granularity: Granularity, group_by: str | None, currency: str
+    store: Charges, start: date, end: date, granularity: Granularity, group_by: str | None, currency: str
 ) -> tuple[Amounts, set[str]]:
     amounts: Amounts = {}
     others: set[str] = set()
@@ -187,7 +187,7 @@ def _amounts(
 
 
 def _filtered_amounts(
-    store: Store,
+    store: Charges,
     start: date,
     end: date,
     granularity: Granularity,
@@ -219,7 +219,7 @@ def _filtered_amounts(
         )
     for source, day in charge_days:
         label = day if granularity == "day" else day[:7]
-        for record in store.query(cost_pk(source, day)):
+        for record in store.charges(source, day):
             values = dimension_values(record)
             if record.get("BillingCurrency") == currency and matches(values, where):
                 _add(amounts, label, _key(values, group_by), Decimal(record["BilledCost"]))

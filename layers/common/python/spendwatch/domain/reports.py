@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ReportKind = Literal["daily", "weekly", "monthly"]
-REPORTS_PK = "REPORT"
-REPORT_RETENTION = timedelta(days=400)
 REPORT_ID_PATTERN = r"^\d{4}-\d{2}-\d{2}-(daily|weekly|monthly)$"
 
 

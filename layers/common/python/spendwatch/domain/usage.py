@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 
 from spendwatch.domain.models import IsoDay, UsageItem
 from spendwatch.domain.money import ZERO
+from spendwatch.domain.ports import Usage
 from spendwatch.platform.clock import utc_now
-from spendwatch.store import Store
-from spendwatch.store.writer import UsageWriter
 
 PUSH_SOURCE = "api"
 MAX_RECORDS = 500
@@ -79,28 +78,26 @@ class IngestResult:
     replayed: bool
 
 
-def ingest(store: Store, batch: UsageBatch, now: datetime) -> IngestResult:
+def ingest(store: Usage, batch: UsageBatch, now: datetime) -> IngestResult:
     """Store a batch once: a retry with the same key and records is a no-op replay; other records conflict."""
     previous = store.claim_once(f"usage#{batch.idempotency_key}", batch.fingerprint(), IDEMPOTENCY_TTL)
     if previous is not None and previous != batch.fingerprint():
         raise UsageConflictError("idempotency_key was already used for a different batch")
-    writer = UsageWriter(store)
     # Writing again on a replay is harmless (same keys) and finishes a batch whose first attempt died midway.
-    for index, record in enumerate(batch.records):
-        writer.add(
-            UsageItem(
-                metric=record.metric,
-                quantity=record.quantity,
-                unit=record.unit,
-                day=record.day,
-                ServiceName=record.service,
-                x_tenant=record.tenant,
-                x_source=PUSH_SOURCE,
-                x_collected_at=now,
-                x_event=f"{batch.idempotency_key}#{index}",
-            )
+    store.put_usage(
+        UsageItem(
+            metric=record.metric,
+            quantity=record.quantity,
+            unit=record.unit,
+            day=record.day,
+            ServiceName=record.service,
+            x_tenant=record.tenant,
+            x_source=PUSH_SOURCE,
+            x_collected_at=now,
+            x_event=f"{batch.idempotency_key}#{index}",
         )
-    writer.flush()
+        for index, record in enumerate(batch.records)
+    )
     return IngestResult(accepted=len(batch.records), replayed=previous is not None)
 
 
@@ -118,7 +115,7 @@ class UsageRow:
 
 
 def daily_usage(
-    store: Store, sources: Iterable[str], start: date, end: date, metric: str | None = None, tenant: str | None = None
+    store: Usage, sources: Iterable[str], start: date, end: date, metric: str | None = None, tenant: str | None = None
 ) -> list[UsageRow]:
     """Usage summed per (day, metric, unit, tenant, service, source) over [start, end], in a stable order."""
     sums: dict[tuple[str, str, str, str, str, str], Decimal] = defaultdict(lambda: ZERO)

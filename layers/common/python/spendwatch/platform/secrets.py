@@ -1,8 +1,8 @@
-"""Secrets: an environment variable locally, Secrets Manager when deployed; never logged, never in errors."""
+"""Secrets: an override from the function's settings locally, Secrets Manager when deployed; never logged."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 
 SECRET_MAX_AGE_SECONDS = 300
 
@@ -11,9 +11,12 @@ class SecretError(RuntimeError):
     """A secret that is neither in the environment nor readable from Secrets Manager."""
 
 
-def read_secret(env_name: str, secret_name: str) -> str | None:
-    """``env_name`` if set (local runs), else the Secrets Manager secret ``secret_name`` (cached 5 minutes)."""
-    value = os.environ.get(env_name)
+def read_secret(env_name: str, secret_name: str, overrides: Mapping[str, str] | None = None) -> str | None:
+    """``overrides[env_name]`` if set (local runs), else the Secrets Manager secret ``secret_name`` (cached 5 min).
+
+    ``overrides`` are the function's settings by variable name (``CollectSettings.provider_environment()``).
+    """
+    value = (overrides or {}).get(env_name)
     if value:
         return value
     from aws_lambda_powertools.utilities.parameters import get_secret

@@ -1,33 +1,91 @@
-"""Settings every function reads from its environment, validated once per cold start."""
+"""Settings: one model per function with every environment variable it reads, validated once per cold start.
+
+CDK sets these when deployed and the local runtime sets them locally. The provider overrides (tokens, URLs)
+let a developer point a collector at a local server or use a token without Secrets Manager; deployed, they
+are unset. ``SPENDWATCH_NOW`` (the clock shift for tests and demos) is read by ``spendwatch.platform.clock``.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from spendwatch.platform import resources
 
 
 class SettingsError(RuntimeError):
-    """A required environment variable is missing or invalid."""
+    """A required environment variable is missing or invalid; the message names it (never its value)."""
 
 
-@dataclass(frozen=True)
-class FunctionSettings:
-    """Where the function's table and config live (a dataclass: no model to build at cold start)."""
+class FunctionSettings(BaseModel):
+    """What every function reads: its table and its configuration file."""
 
-    table: str
-    bucket: str | None = None
-    config_path: str = "spendwatch.toml"
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    table: str = Field(alias=resources.ENV_TABLE, min_length=3)
+    config_path: str = Field("spendwatch.toml", alias=resources.ENV_CONFIG)
 
     @classmethod
-    def from_env(cls) -> FunctionSettings:
-        """Read from the environment; SettingsError names what is missing."""
-        table = os.environ.get(resources.ENV_TABLE)
-        if not table or len(table) < 3:
-            raise SettingsError(f"{resources.ENV_TABLE} is not set to a table name")
-        return cls(
-            table=table,
-            bucket=os.environ.get(resources.ENV_BUCKET) or None,
-            config_path=os.environ.get(resources.ENV_CONFIG) or "spendwatch.toml",
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Read from the environment (an empty variable counts as unset); SettingsError names what is wrong."""
+        source = os.environ if environ is None else environ
+        names = {field.alias or name for name, field in cls.model_fields.items()}
+        values: dict[str, Any] = {name: source[name] for name in names if source.get(name)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{_variable(cls, error['loc'])}: {error['msg']}" for error in exc.errors())
+            raise SettingsError(f"invalid settings: {problems}") from None
+
+    @classmethod
+    def variables(cls) -> list[str]:
+        """The environment variables this model reads."""
+        return sorted(field.alias or name for name, field in cls.model_fields.items())
+
+
+def _variable(model: type[BaseModel], location: tuple[int | str, ...]) -> str:
+    name = str(location[0]) if location else "?"
+    field = model.model_fields.get(name)
+    return (field.alias or name) if field else name
+
+
+class CollectSettings(FunctionSettings):
+    """The collect function: the table, the bucket FOCUS exports are read from, and provider overrides."""
+
+    bucket: str | None = Field(None, alias=resources.ENV_BUCKET)
+    digitalocean_token: SecretStr | None = Field(None, alias="DIGITALOCEAN_TOKEN")
+    digitalocean_api_url: str | None = Field(None, alias="DIGITALOCEAN_API_URL")
+    vercel_token: SecretStr | None = Field(None, alias="VERCEL_TOKEN")
+    vercel_api_url: str | None = Field(None, alias="VERCEL_API_URL")
+    opencost_url: str | None = Field(None, alias="OPENCOST_URL")
+
+    def provider_environment(self) -> dict[str, str]:
+        """The provider overrides that are set, by variable name, as the collectors look them up."""
+        found: dict[str, str] = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if name in FunctionSettings.model_fields or name == "bucket" or value is None:
+                continue
+            found[field.alias or name] = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        return found
+
+
+class ApiSettings(FunctionSettings):
+    """The API function: who authenticates callers, and the bearer token when the function does it itself."""
+
+    auth: Literal["bearer", "gateway"] = Field("bearer", alias=resources.ENV_API_AUTH)
+    token: SecretStr | None = Field(None, alias=resources.ENV_API_TOKEN)
+
+
+class EvaluateSettings(FunctionSettings):
+    """The evaluate function: the table and the configuration (budgets, sources, currency)."""
+
+
+class DeliverSettings(FunctionSettings):
+    """The deliver function: the SNS topic and, locally, a Slack webhook instead of the configured secret."""
+
+    topic_arn: str | None = Field(None, alias=resources.ENV_TOPIC)
+    slack_webhook_url: SecretStr | None = Field(None, alias="SLACK_WEBHOOK_URL")

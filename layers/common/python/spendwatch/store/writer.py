@@ -8,7 +8,9 @@ from typing import Any
 
 from spendwatch.domain.aggregates import PeriodTotals
 from spendwatch.domain.models import CostItem, UsageItem
-from spendwatch.store import BATCH_SIZE, Store, cost_record, usage_record
+from spendwatch.store import Store
+from spendwatch.store.base import BATCH_SIZE
+from spendwatch.store.costs import cost_record, usage_record
 
 
 @dataclass

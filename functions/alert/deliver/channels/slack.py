@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import sleep
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from spendwatch.domain.alerts import SEVERITY_RANK, Alert, Delivery
+from spendwatch.domain.alerts import SEVERITY_RANK, Alert, Delivery, describe_scope
 from spendwatch.platform.secrets import SecretError, read_secret
 
-from alert.sns import amounts, clip, freshness, money, percent, render_text, scope_text
+from alert.deliver.channels.console import ConsoleChannel
+from alert.deliver.render import amounts, clip, freshness, money, percent
 
 if TYPE_CHECKING:
     import httpx
 
 CHANNEL = "slack"
-CONSOLE_CHANNEL = "console"
 ENV_WEBHOOK = "SLACK_WEBHOOK_URL"
 
 # Block Kit limits (docs.slack.dev, block reference): 50 blocks per message, header text 150 characters,
@@ -83,7 +82,7 @@ def alert_blocks(alert: Alert) -> list[dict[str, Any]]:
     level = f" · level {alert.level}" if alert.level else ""
     context = [
         f"*{alert.severity.upper()}* · {alert.kind} · {escape(alert.period)}{escape(level)}",
-        f"scope: {escape(scope_text(alert.scope))}",
+        f"scope: {escape(describe_scope(alert.scope))}",
         freshness(alert.data_through),
         f"alert `{alert.id}`",
     ]
@@ -258,23 +257,12 @@ class SlackChannel:
         return results
 
 
-def channel(secret_name: str) -> SlackChannel | ConsoleChannel:
-    """Slack when a webhook is configured, else the console; SecretError when the secret cannot be read."""
-    url = webhook_url(secret_name)
+def channel(secret_name: str, override: str | None = None) -> SlackChannel | ConsoleChannel:
+    """Slack when a webhook is configured, else the console; SecretError when the secret cannot be read.
+
+    ``override`` is ``SLACK_WEBHOOK_URL`` from the function's settings (local runs); deployed, the secret.
+    """
+    overrides = {ENV_WEBHOOK: override} if override else None
+    url = webhook_url(secret_name, lambda env_name, name: read_secret(env_name, name, overrides))
     # ``sleep`` is this module's name, looked up per call, so a test can replace the clock for a whole handler run.
     return SlackChannel(url, pause=sleep) if url else ConsoleChannel()
-
-
-@dataclass
-class ConsoleChannel:
-    """Prints alerts in readable form: the local stand-in for Slack when no webhook is configured."""
-
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    name: str = CONSOLE_CHANNEL
-
-    def send(self, alerts: Sequence[Alert]) -> dict[str, Delivery]:
-        """Print every alert; printing counts as delivered."""
-        for alert in alerts:
-            self.out.write(f"\n=== spendwatch alert ===\n{render_text(alert)}\n")
-        self.out.flush()
-        return {alert.id: Delivery(status="delivered", attempts=1) for alert in alerts}

@@ -10,8 +10,7 @@ while the other records of the batch succeed.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,13 +22,13 @@ from spendwatch.domain.config import cached_config
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
-from spendwatch.platform.resources import ENV_TOPIC
 from spendwatch.platform.secrets import SecretError
-from spendwatch.platform.settings import FunctionSettings
+from spendwatch.platform.settings import DeliverSettings
 from spendwatch.store import Store, StoreError
+from spendwatch.store.records import AlertWritten, UnreadableRecordError, decode
 
-from alert import slack
-from alert.sns import SnsChannel
+from alert.deliver.channels import slack
+from alert.deliver.channels.sns import SnsChannel
 
 # Every record gets a response entry; a batch whose records all failed is reported the same way, not raised.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -56,10 +55,10 @@ class Channel(Protocol):
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Deliver a batch of new alerts; records that failed are reported so Lambda retries only those."""
-    settings = FunctionSettings.from_env()
+    settings = DeliverSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
     records = list(DynamoDBStreamEvent(event).records)
-    failures = deliver(records, store, lambda: channels(settings, os.environ), utc_now())
+    failures = deliver(records, store, lambda: channels(settings), utc_now())
 
     def check(record: DynamoDBRecord) -> None:
         if reason := failures.get(record_key(record)):
@@ -68,14 +67,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return dict(process_partial_response(event=event, record_handler=check, processor=processor, context=context))
 
 
-def channels(settings: FunctionSettings, environ: Mapping[str, str]) -> list[Channel]:
+def channels(settings: DeliverSettings) -> list[Channel]:
     """SNS when a topic is set (always, deployed), and Slack, or the console when no webhook is configured."""
     found: list[Channel] = []
-    topic = environ.get(ENV_TOPIC)
-    if topic:
-        found.append(SnsChannel(client("sns"), topic))
+    if settings.topic_arn:
+        found.append(SnsChannel(client("sns"), settings.topic_arn))
+    webhook = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
     try:
-        found.append(slack.channel(cached_config(settings.config_path).secrets.slack_webhook_url))
+        found.append(slack.channel(cached_config(settings.config_path).secrets.slack_webhook_url, webhook))
     except SecretError as exc:
         found.append(Unavailable(slack.CHANNEL, str(exc)))
     return found
@@ -103,14 +102,12 @@ def record_key(record: DynamoDBRecord) -> str:
 def alert_of(record: DynamoDBRecord) -> Alert:
     """The alert in a record's new image; PoisonRecordError when there is none."""
     try:
-        image = record.dynamodb.new_image if record.dynamodb else {}
-        alert = Alert.model_validate(image) if image.get("item_type") == "alert" else None
-    # Whatever a malformed image makes the deserializer or the model raise (ValidationError is a ValueError).
-    except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError) as exc:
+        change = decode(record.raw_event)
+    except UnreadableRecordError as exc:
         raise PoisonRecordError(f"record {record_key(record)} does not hold a valid alert: {exc}") from exc
-    if alert is None:
+    if not isinstance(change, AlertWritten):
         raise PoisonRecordError(f"record {record_key(record)} is not an alert item")
-    return alert
+    return change.alert
 
 
 def skip_reason(alert: Alert, now: datetime) -> str | None:

@@ -1,4 +1,4 @@
-"""Spike and first-seen rules over recent affected days, at the broadest scope that explains the change."""
+"""Spike and first-seen rules over the recent affected days, at the broadest scope that explains the change."""
 
 from __future__ import annotations
 
@@ -12,11 +12,9 @@ from spendwatch.domain.detect import DEFAULT_CONFIG, detect_spike, explain_spike
 from spendwatch.domain.detect.spike import SpikeResult
 from spendwatch.domain.money import format_money
 
-from alert.evaluation.context import Context, make_alert
+from alert.evaluate.inputs import FIRST_SEEN_HISTORY, Inputs
+from alert.evaluate.rules import Stamp
 
-# Backfilling a year must not page about every spike of that year: only recent days are judged.
-RECENT_DAYS = 14
-FIRST_SEEN_HISTORY = 60
 MIN_FIRST_SEEN_HISTORY = 14
 DRIVER_DIMENSIONS = ("provider", "service", "account", "region", "tenant", "sku")
 # Broadest first: a change the whole bill shows is reported once, at the top, with the services behind it.
@@ -33,28 +31,22 @@ def _breakdown(totals: PeriodTotals, currency: str) -> Breakdown:
     return {dim: found.group(dim) for dim in dims if found.by.get(dim)}
 
 
-def _judged_days(context: Context) -> list[date]:
-    today = context.now.date()
-    return sorted(d for d in context.affected_days if today - timedelta(days=RECENT_DAYS) <= d <= today)
-
-
-def evaluate(context: Context) -> Iterator[Alert]:
+def detected(inputs: Inputs, stamp: Stamp) -> Iterator[Alert]:
     """Spike alerts and first-seen alerts for the recent affected days."""
-    days = _judged_days(context)
-    if not days:
+    if not inputs.judged_days:
         return
     lookback = max(DEFAULT_CONFIG.lookback_days, FIRST_SEEN_HISTORY)
-    context.load(days[0] - timedelta(days=lookback), days[-1])
-    currency = context.config.currency
-    for day in days:
-        breakdowns = {d: _breakdown(context.day(d), currency) for d in context.history_days(day, lookback)}
-        today = _breakdown(context.day(day), currency)
-        yield from _spikes(context, day, today, breakdowns, currency)
-        yield from _first_seen(context, day, today, breakdowns, currency)
+    currency = inputs.config.currency
+    for day in inputs.judged_days:
+        before = [day - timedelta(days=n) for n in range(lookback, 0, -1)]
+        breakdowns = {d: _breakdown(inputs.days.get(d, PeriodTotals()), currency) for d in before}
+        today = _breakdown(inputs.days.get(day, PeriodTotals()), currency)
+        yield from _spikes(stamp, day, today, breakdowns, currency)
+        yield from _first_seen(stamp, day, today, breakdowns, currency)
 
 
 def _spikes(
-    context: Context, day: date, today: Breakdown, history: dict[date, Breakdown], currency: str
+    stamp: Stamp, day: date, today: Breakdown, history: dict[date, Breakdown], currency: str
 ) -> Iterator[Alert]:
     scopes: list[tuple[str, str]] = [("", "")]
     scopes += [(dim, key) for dim in SCOPE_DIMENSIONS for key in sorted(today.get(dim, {}))]
@@ -72,7 +64,7 @@ def _spikes(
         drivers = _useful(explain_spike(result, today, history, top=10))
         # The narrower scopes this alert already names as drivers are not alerted again.
         explained.update((d.dimension, d.key) for d in drivers)
-        yield _spike_alert(context, result, dimension, key, drivers, currency)
+        yield _spike_alert(stamp, result, dimension, key, drivers, currency)
 
 
 def _useful(drivers: list[Driver], top: int = 5) -> list[Driver]:
@@ -89,15 +81,14 @@ def _amount(breakdown: Breakdown, dimension: str, key: str) -> Decimal:
 
 
 def _spike_alert(
-    context: Context, result: SpikeResult, dimension: str, key: str, drivers: list[Driver], currency: str
+    stamp: Stamp, result: SpikeResult, dimension: str, key: str, drivers: list[Driver], currency: str
 ) -> Alert:
     scope = {dimension: key} if dimension else {}
     where = f"{dimension} {key}" if dimension else "total cost"
     top = ", ".join(
         f"{d.dimension} {d.key} ({format_money(d.expected)} → {format_money(d.actual)})" for d in drivers[:3]
     )
-    return make_alert(
-        context,
+    return stamp.alert(
         kind="spike",
         severity=result.severity or "warning",
         rule=f"spike:{dimension or 'total'}",
@@ -115,7 +106,7 @@ def _spike_alert(
 
 
 def _first_seen(
-    context: Context, day: date, today: Breakdown, history: dict[date, Breakdown], currency: str
+    stamp: Stamp, day: date, today: Breakdown, history: dict[date, Breakdown], currency: str
 ) -> Iterator[Alert]:
     with_data = [b for b in history.values() if b]
     if len(with_data) < MIN_FIRST_SEEN_HISTORY:
@@ -123,8 +114,7 @@ def _first_seen(
     for found in first_seen(seen_values(with_data), today):
         if found.key == NONE_KEY:
             continue  # a source without SKUs (or regions) is not a new SKU
-        yield make_alert(
-            context,
+        yield stamp.alert(
             kind="first_seen",
             severity="info",
             rule=f"first_seen:{found.dimension}",

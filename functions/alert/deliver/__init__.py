@@ -1,0 +1,1 @@
+"""The deliver function: new alert items on the stream (the outbox) go out on every channel, once each."""

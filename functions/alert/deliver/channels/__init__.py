@@ -1,0 +1,1 @@
+"""Where alerts go: SNS, Slack, and the console when no Slack webhook is configured."""

@@ -1,0 +1,36 @@
+"""The one place evaluation writes: proposed alerts go in once each, settled ones are resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from spendwatch.domain.alerts import Alert
+from spendwatch.store import Store
+
+
+@dataclass
+class Outcome:
+    """What an evaluation did (for logs and tests)."""
+
+    proposed: int = 0
+    created: list[Alert] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+
+
+def write(store: Store, alerts: Iterable[Alert], outcome: Outcome) -> None:
+    """Write each alert unless it exists: re-evaluating the same data never alerts twice."""
+    for alert in alerts:
+        outcome.proposed += 1
+        if store.put_alert_once(alert):
+            outcome.created.append(alert)
+
+
+def resolve(store: Store, alert_ids: Iterable[str], now: datetime, outcome: Outcome) -> None:
+    """Mark alerts resolved (each once)."""
+    for alert_id in dict.fromkeys(alert_ids):
+        if alert_id in outcome.resolved:
+            continue
+        store.update_alert(alert_id, {"status": "resolved", "updated_at": now.isoformat()})
+        outcome.resolved.append(alert_id)

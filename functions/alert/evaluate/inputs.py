@@ -1,0 +1,156 @@
+"""What one evaluation needs, read once: the batch's changes, budgets and their periods' spend, open alerts,
+recent daily totals for spike detection, and the freshest data any source delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from spendwatch.domain.aggregates import PeriodTotals
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.budgets import (
+    StoredBudget,
+    all_budgets,
+    local_today,
+    needs_forecast,
+    period_bounds,
+    period_label,
+)
+from spendwatch.domain.config import Config
+from spendwatch.domain.detect import DEFAULT_CONFIG
+from spendwatch.domain.money import ZERO
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.domain.spend import ScopeSpend
+from spendwatch.platform.observability import logger
+from spendwatch.store import Store
+from spendwatch.store.records import (
+    BudgetChanged,
+    DayTotalsChanged,
+    RunRecorded,
+    UnreadableRecordError,
+    decode,
+)
+
+# Forecasts learn weekly rhythm and trend from this much history before the period.
+FORECAST_HISTORY_DAYS = 120
+# Backfilling a year must not page about every spike of that year: only recent days are judged.
+RECENT_DAYS = 14
+FIRST_SEEN_HISTORY = 60
+
+
+@dataclass
+class Changes:
+    """What a stream batch changed: days with new totals, budgets, finished runs."""
+
+    affected_days: set[date] = field(default_factory=set)
+    budgets_changed: bool = False
+    failed_runs: list[CollectionRun] = field(default_factory=list)
+    succeeded_runs: list[CollectionRun] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: Iterable[Mapping[str, Any]]) -> Changes:
+        """The changes in a batch; a record that cannot be read is logged and skipped."""
+        changes = cls()
+        for record in records:
+            try:
+                change = decode(record)
+            except UnreadableRecordError:
+                logger.exception("unreadable stream record", extra={"event_id": record.get("eventID")})
+                continue
+            if isinstance(change, DayTotalsChanged):
+                changes.affected_days.add(change.day)
+            elif isinstance(change, BudgetChanged):
+                changes.budgets_changed = True
+            elif isinstance(change, RunRecorded) and change.run.status == "failed":
+                changes.failed_runs.append(change.run)
+            elif isinstance(change, RunRecorded) and change.run.status in ("succeeded", "partial"):
+                changes.succeeded_runs.append(change.run)
+        return changes
+
+
+@dataclass(frozen=True)
+class BudgetPeriod:
+    """A budget's current period and its spend so far (with the longer history a forecast learns from)."""
+
+    stored: StoredBudget
+    currency: str
+    start: date
+    end: date
+    today: date
+    label: str
+    spent: Decimal
+    history: list[tuple[date, Decimal]] | None = None
+
+
+@dataclass
+class Inputs:
+    """Everything the rules look at; nothing here is read again while they run."""
+
+    config: Config
+    now: datetime
+    changes: Changes
+    data_through: datetime | None = None
+    budgets: list[BudgetPeriod] = field(default_factory=list)
+    open_alerts: list[Alert] = field(default_factory=list)
+    judged_days: list[date] = field(default_factory=list)
+    days: dict[date, PeriodTotals] = field(default_factory=dict)
+    latest_runs: dict[str, CollectionRun] = field(default_factory=dict)
+
+
+def data_through(store: Store, also: Iterable[CollectionRun] = ()) -> datetime | None:
+    """The freshest data any source has delivered, from the newest runs (one query)."""
+    runs, _ = store.list_runs(50)
+    seen = [r.data_through for r in [*runs, *also] if r.data_through]
+    return max(seen) if seen else None
+
+
+def read_for_changes(store: Store, config: Config, now: datetime, changes: Changes, forecast: bool = True) -> Inputs:
+    """Read what evaluating a batch's changes needs (budgets only when days or budgets changed, and so on)."""
+    inputs = Inputs(config, now, changes, data_through(store, changes.succeeded_runs))
+    spend = ScopeSpend(store)
+    if changes.affected_days or changes.budgets_changed:
+        inputs.budgets = [budget_period(spend, stored, config, now, forecast) for stored in all_budgets(config, store)]
+    if changes.affected_days or changes.budgets_changed or changes.succeeded_runs:
+        inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved"]
+    if changes.affected_days:
+        inputs.judged_days = sorted(
+            d for d in changes.affected_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date()
+        )
+    if inputs.judged_days:
+        lookback = max(DEFAULT_CONFIG.lookback_days, FIRST_SEEN_HISTORY)
+        first, last = inputs.judged_days[0] - timedelta(days=lookback), inputs.judged_days[-1]
+        spend.load(first, last)
+        inputs.days = {
+            first + timedelta(days=n): spend.day(first + timedelta(days=n)) for n in range((last - first).days + 1)
+        }
+    return inputs
+
+
+def budget_period(
+    spend: ScopeSpend, stored: StoredBudget, config: Config, now: datetime, forecast: bool
+) -> BudgetPeriod:
+    """A budget's current period with its spend to date (and, when a forecast threshold is open, its history)."""
+    budget = stored.budget
+    currency = budget.currency or config.currency
+    today = local_today(now, config.timezone)
+    start, end = period_bounds(budget.period, today)
+    spent = sum((a for _, a in spend.series(budget.scope, currency, start, min(end, today))), ZERO)
+    history = None
+    if forecast and needs_forecast(budget, spent):
+        first = start - timedelta(days=FORECAST_HISTORY_DAYS)
+        history = spend.series(budget.scope, currency, first, min(end, today))
+    label = period_label(budget.period, start)
+    return BudgetPeriod(stored, currency, start, end, today, label, spent, history)
+
+
+def read_for_schedule(store: Store, config: Config, now: datetime) -> Inputs:
+    """Read what the hourly staleness check needs: each source's newest successful run."""
+    inputs = Inputs(config, now, Changes(), data_through(store))
+    runs, _ = store.list_runs(200)
+    for run in runs:  # newest first: keep each source's newest successful run
+        if run.status in ("succeeded", "partial") and run.source not in inputs.latest_runs:
+            inputs.latest_runs[run.source] = run
+    return inputs

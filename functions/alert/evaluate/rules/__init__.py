@@ -1,0 +1,29 @@
+"""Alert rules: pure functions from what an evaluation read to the alerts it proposes (and those it resolves)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from spendwatch.domain.alerts import Alert, alert_id
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every alert of one evaluation shares: when it was raised and how fresh the data behind it is."""
+
+    now: datetime
+    data_through: datetime | None
+
+    def alert(self, **fields: Any) -> Alert:
+        """An Alert with its deterministic id, timestamps and data freshness filled in."""
+        fields.setdefault("scope", {})
+        fields.setdefault("level", "")
+        fields.setdefault("data_through", self.data_through)
+        return Alert(
+            id=alert_id(fields["rule"], fields["scope"], fields["period"], fields["level"]),
+            created_at=self.now,
+            updated_at=self.now,
+            **fields,
+        )

@@ -1,0 +1,76 @@
+"""Daily and monthly aggregates: one item per source and day (partitioned by month) and per source and month."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from spendwatch.domain.aggregates import PeriodTotals, month_total, months_between
+from spendwatch.platform.clock import utc_now
+from spendwatch.store.base import Table, to_item
+from spendwatch.store.keys import DAY_AGGREGATE, ITEM_TYPE, MONTH_AGGREGATE, PK, SK, day_agg_pk, month_agg_pk
+
+
+def aggregate_record(source: str, period: str, totals: PeriodTotals, now: str) -> dict[str, Any]:
+    """The stored form of a day's (``YYYY-MM-DD``) or a month's (``YYYY-MM``) totals of one source."""
+    daily = len(period) == 10
+    return {
+        PK: day_agg_pk(period[:7]) if daily else month_agg_pk(period[:4]),
+        SK: f"{source}#{period}",
+        ITEM_TYPE: DAY_AGGREGATE if daily else MONTH_AGGREGATE,
+        "source": source,
+        "period": period,
+        "items": totals.items,
+        "totals": totals.to_attr(),
+        "cells": totals.cells_attr() or None,
+        "updated_at": now,
+    }
+
+
+def aggregate_image(source: str, period: str, totals: PeriodTotals, now: str) -> dict[str, Any]:
+    """:func:`aggregate_record` in DynamoDB's wire shape, as a stream record's ``NewImage`` carries it."""
+    return to_item(aggregate_record(source, period, totals, now))
+
+
+class AggregateStore(Table):
+    """Reads and writes of the aggregates."""
+
+    def replace_day_totals(self, source: str, days: dict[str, PeriodTotals]) -> None:
+        """Overwrite a source's daily aggregates for the given days and recompute their months.
+
+        Each touched month is read once (before writing) so its total is stored days with this run's
+        days substituted; days and months then go out in the same batches.
+        """
+        now = utc_now().isoformat()
+        records = [aggregate_record(source, day, totals, now) for day, totals in days.items()]
+        for month in sorted({day[:7] for day in days}):
+            stored = (
+                (record["period"], PeriodTotals.from_attr(record["totals"], int(record.get("items", 0))))
+                for record in self.query(
+                    day_agg_pk(month),
+                    begins_with=f"{source}#",
+                    consistent=True,
+                    attributes=("period", "totals", "items"),
+                )
+            )
+            records.append(aggregate_record(source, month, month_total(month, days, stored), now))
+        self.batch_put(records)
+
+    def day_totals(self, start: date, end: date, with_cells: bool = False) -> Iterator[tuple[str, str, PeriodTotals]]:
+        """(source, day, totals) for every stored day in [start, end]; one query per month touched.
+
+        The combinations (cells) are read only when asked for: they are most of an aggregate's size.
+        """
+        first, last = start.isoformat(), end.isoformat()
+        attributes = ["source", "period", "totals", *(["cells"] if with_cells else [])]
+        for month in months_between(start, end):
+            for record in self.query(day_agg_pk(month), attributes=attributes):
+                if first <= record["period"] <= last:
+                    cells = record.get("cells", {}) if with_cells else None
+                    yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"], cells=cells)
+
+    def month_totals(self, year: str) -> Iterator[tuple[str, str, PeriodTotals]]:
+        """(source, month, totals) for every stored month of a year; one query."""
+        for record in self.query(month_agg_pk(year)):
+            yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"])

@@ -1,0 +1,68 @@
+"""Alerts: one item per alert id in one partition (alerts are few: one per rule, scope, period and level)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from spendwatch.domain.alerts import Alert
+from spendwatch.store.base import Table, attribute_value, to_item
+from spendwatch.store.keys import ALERT, ALERTS_PK, ITEM_TYPE, PK, SK, TTL, strip_keys
+
+ALERT_RETENTION = timedelta(days=400)
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """The stored form of an alert (money stays Decimal: DynamoDB numbers are exact)."""
+    record = alert.model_dump(mode="json")
+    for name in ("actual", "expected", "threshold"):
+        value = getattr(alert, name)
+        if value is not None:
+            record[name] = value
+    record["drivers"] = [driver.model_dump(mode="python") for driver in alert.drivers]
+    record.update({PK: ALERTS_PK, SK: alert.id, ITEM_TYPE: ALERT})
+    record[TTL] = int((alert.created_at + ALERT_RETENTION).timestamp())
+    return record
+
+
+def alert_from_record(record: dict[str, Any]) -> Alert:
+    """Inverse of :func:`alert_record`."""
+    return Alert.model_validate(strip_keys(record))
+
+
+class AlertStore(Table):
+    """The alert outbox and its state."""
+
+    def put_alert_once(self, alert: Alert) -> bool:
+        """Write a new alert unless one with its id exists; True when this call created it."""
+        return self._put_new(to_item(alert_record(alert)))
+
+    def get_alert(self, alert_id: str) -> Alert | None:
+        """One alert by id, read consistently."""
+        record = self._get(ALERTS_PK, alert_id, consistent=True)
+        return alert_from_record(record) if record else None
+
+    def alerts(self) -> list[Alert]:
+        """Every stored alert."""
+        return [alert_from_record(record) for record in self.query(ALERTS_PK)]
+
+    def update_alert(self, alert_id: str, changes: dict[str, Any]) -> None:
+        """Set top-level attributes of an existing alert (status, snooze, delivery.<channel>...)."""
+        names: dict[str, str] = {"#pk": PK}
+        values: dict[str, Any] = {}
+        parts = []
+        for n, (path, value) in enumerate(sorted(changes.items())):
+            refs = []
+            for m, segment in enumerate(path.split(".")):
+                names[f"#n{n}_{m}"] = segment
+                refs.append(f"#n{n}_{m}")
+            values[f":v{n}"] = attribute_value(value)
+            parts.append(f"{'.'.join(refs)} = :v{n}")
+        self._call(
+            "update_item",
+            Key=to_item({PK: ALERTS_PK, SK: alert_id}),
+            UpdateExpression="SET " + ", ".join(parts),
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )

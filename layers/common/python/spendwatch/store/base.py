@@ -1,0 +1,177 @@
+"""The table client every item family builds on: calls, batched writes, paged queries, item conversion."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from spendwatch.store.keys import PK, SK, decode_token, encode_token
+
+BATCH_SIZE = 25  # BatchWriteItem's limit
+MAX_BATCH_ATTEMPTS = 8
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class StoreError(RuntimeError):
+    """The table refused or failed a request; the message says what was not done."""
+
+
+def to_item(data: dict[str, Any]) -> dict[str, Any]:
+    """Python values to DynamoDB attribute values (Decimal stays exact; None is dropped)."""
+    return {key: _serializer.serialize(value) for key, value in data.items() if value is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values to Python values."""
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def attribute_value(value: Any) -> dict[str, Any]:
+    """One Python value as a DynamoDB attribute value."""
+    return dict(_serializer.serialize(value))
+
+
+@dataclass
+class Table:
+    """Single-table access. ``client`` is a low-level boto3 DynamoDB client; ``requests`` counts calls."""
+
+    client: Any
+    table: str
+    sleep: Callable[[float], None] = time.sleep
+    requests: int = field(default=0, init=False)
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            response: dict[str, Any] = getattr(self.client, operation)(TableName=self.table, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"DynamoDB {operation} on {self.table} failed: {exc}") from exc
+        return response
+
+    def _put_new(self, item: dict[str, Any]) -> bool:
+        """Put an item unless one with its key exists; False when it existed."""
+        self.requests += 1
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PK},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+        return True
+
+    # -- writes -------------------------------------------------------------------------------------
+    def batch_put(self, records: Iterable[dict[str, Any]]) -> int:
+        """Put records in batches of 25, retrying unprocessed items with backoff; returns records written."""
+        written = 0
+        batch: list[dict[str, Any]] = []
+        for record in records:
+            batch.append(to_item(record))
+            if len(batch) == BATCH_SIZE:
+                written += self._write_batch(batch)
+                batch = []
+        if batch:
+            written += self._write_batch(batch)
+        return written
+
+    def _write_batch(self, items: list[dict[str, Any]]) -> int:
+        pending: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in items]
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            self.requests += 1
+            try:
+                response = self.client.batch_write_item(RequestItems={self.table: pending})
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"DynamoDB batch write failed with {len(pending)} items unwritten: {exc}") from exc
+            pending = response.get("UnprocessedItems", {}).get(self.table, [])
+            if not pending:
+                return len(items)
+            # Full jitter backoff, as AWS recommends for unprocessed items.
+            self.sleep(random.uniform(0, min(5.0, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not security
+        raise StoreError(f"DynamoDB left {len(pending)} of {len(items)} items unprocessed after retries")
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Put one record."""
+        self._call("put_item", Item=to_item(record))
+
+    def _get(self, pk: str, sk: str, consistent: bool = False) -> dict[str, Any] | None:
+        item = self._call("get_item", Key=to_item({PK: pk, SK: sk}), ConsistentRead=consistent).get("Item")
+        return from_item(item) if item else None
+
+    def _delete(self, pk: str, sk: str) -> bool:
+        response = self._call("delete_item", Key=to_item({PK: pk, SK: sk}), ReturnValues="ALL_OLD")
+        return "Attributes" in response
+
+    # -- reads --------------------------------------------------------------------------------------
+    def query(
+        self,
+        pk: str,
+        *,
+        begins_with: str | None = None,
+        between: tuple[str, str] | None = None,
+        consistent: bool = False,
+        after: dict[str, Any] | None = None,
+        attributes: Iterable[str] = (),
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a partition (optionally a sort-key prefix or range, or after a key), following pages."""
+        condition = "#pk = :pk"
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        if begins_with:
+            condition += " AND begins_with(#sk, :prefix)"
+            values[":prefix"] = {"S": begins_with}
+        elif between:
+            condition += " AND #sk BETWEEN :low AND :high"
+            values[":low"], values[":high"] = {"S": between[0]}, {"S": between[1]}
+        names = {"#pk": PK, "#sk": SK} if (begins_with or between) else {"#pk": PK}
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": consistent,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = after
+        projected = {f"#a{n}": name for n, name in enumerate(attributes)}
+        if projected:
+            names.update(projected)
+            kwargs["ProjectionExpression"] = ", ".join(projected)
+        while True:
+            page = self._call("query", **kwargs)
+            yield from (from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _newest_first(
+        self, pk: str, limit: int, next_token: str | None, equals: dict[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PK},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        for n, (name, value) in enumerate((equals or {}).items()):
+            kwargs["ExpressionAttributeNames"][f"#f{n}"] = name
+            kwargs["ExpressionAttributeValues"][f":f{n}"] = {"S": value}
+        if equals:
+            kwargs["FilterExpression"] = " AND ".join(f"#f{n} = :f{n}" for n in range(len(equals)))
+        if next_token:
+            kwargs["ExclusiveStartKey"] = decode_token(next_token, pk)
+        page = self._call("query", **kwargs)
+        last = page.get("LastEvaluatedKey")
+        return [from_item(item) for item in page.get("Items", [])], encode_token(last) if last else None

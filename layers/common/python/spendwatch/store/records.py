@@ -1,0 +1,83 @@
+"""The stream-record decoder every consumer uses: a DynamoDB stream record in, what changed (in domain words) out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from spendwatch.domain.alerts import Alert
+from spendwatch.domain.runs import CollectionRun
+from spendwatch.store.base import from_item
+from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, RUN, strip_keys
+
+
+class UnreadableRecordError(ValueError):
+    """A stream record that does not hold a valid item of the type it claims."""
+
+
+@dataclass(frozen=True)
+class DayTotalsChanged:
+    """A source's daily aggregate was written."""
+
+    source: str
+    day: date
+
+
+@dataclass(frozen=True)
+class BudgetChanged:
+    """A budget was created or changed over the API."""
+
+    budget_id: str
+
+
+@dataclass(frozen=True)
+class RunRecorded:
+    """A collection run was recorded (started or finished)."""
+
+    run: CollectionRun
+
+
+@dataclass(frozen=True)
+class AlertWritten:
+    """An alert was written (a new one, on INSERT)."""
+
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class OtherChange:
+    """Any other item: consumers ignore it."""
+
+    item_type: str | None
+
+
+Change = DayTotalsChanged | BudgetChanged | RunRecorded | AlertWritten | OtherChange
+
+
+def new_image(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record's new image as Python values, without the table's own attributes (empty for a removal)."""
+    image = record.get("dynamodb", {}).get("NewImage")
+    return from_item(image) if image else {}
+
+
+def decode(record: Mapping[str, Any]) -> Change:
+    """What a Lambda-shaped stream record says changed; UnreadableRecordError when its item is malformed."""
+    try:
+        image = record.get("dynamodb", {}).get("NewImage") or {}
+        item = from_item(image)
+        kind = item.get(ITEM_TYPE)
+        data = strip_keys(item)
+        if kind == DAY_AGGREGATE:
+            return DayTotalsChanged(str(data["source"]), date.fromisoformat(data["period"]))
+        if kind == BUDGET:
+            return BudgetChanged(str(data["id"]))
+        if kind == RUN:
+            return RunRecorded(CollectionRun.model_validate(data))
+        if kind == ALERT:
+            return AlertWritten(Alert.model_validate(data))
+        return OtherChange(kind if isinstance(kind, str) else None)
+    # Whatever a malformed image makes the deserializer or a model raise (ValidationError is a ValueError).
+    except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError) as exc:
+        raise UnreadableRecordError(f"record {record.get('eventID', '?')} is unreadable: {exc}") from exc
