@@ -28,8 +28,8 @@ from spendwatch.platform import aws, resources  # noqa: E402
 from spendwatch.store import Store, to_item  # noqa: E402
 
 from spendwatch_local.demo_data import history  # noqa: E402
+from spendwatch_local.fakes.slack import FakeSlack  # noqa: E402
 from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
 
 CONFIG = """
 currency = "USD"
