@@ -27,9 +27,9 @@ from spendwatch.domain.models import CostItem  # noqa: E402
 from spendwatch.platform import aws, resources  # noqa: E402
 from spendwatch.store import Store, to_item  # noqa: E402
 
-from spendwatch_local.demo_data import history  # noqa: E402
+from spendwatch_local.demo.data import history  # noqa: E402
 from spendwatch_local.fakes.slack import FakeSlack  # noqa: E402
-from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers  # noqa: E402
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller, function_handlers  # noqa: E402
 
 CONFIG = """
 currency = "USD"

@@ -17,7 +17,7 @@ import pytest
 from spendwatch.platform import resources
 from spendwatch.platform.resources import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS, StreamConsumer
 
-from spendwatch_local.streams import PollerSettings, StreamPoller
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller
 
 REGION = "eu-central-1"
 # Fast, but every rule of the deployed mappings applies: only the waits are shorter.

@@ -21,7 +21,7 @@ from spendwatch.domain.runs import CollectionRun
 from spendwatch.platform import clock, resources
 from spendwatch.store import Store
 
-from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller, function_handlers
 from tests.integration.conftest import clear_caches
 
 pytestmark = pytest.mark.calendar

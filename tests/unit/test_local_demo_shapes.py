@@ -17,8 +17,11 @@ from spendwatch.domain.config import Config
 
 from collect.sources import aws_ce, digitalocean, opencost
 from collect.sources.do_records import Origin, droplet_usage, insight_cost, sku_service
-from spendwatch_local import demo_data, demo_providers, demo_shapes, localconfig
-from spendwatch_local.demo_providers import DemoProviders, ce_window, use_demo_token
+from spendwatch_local import localconfig
+from spendwatch_local.demo import data as demo_data
+from spendwatch_local.demo import providers as demo_providers
+from spendwatch_local.demo import shapes as demo_shapes
+from spendwatch_local.demo.providers import DemoProviders, ce_window, use_demo_token
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

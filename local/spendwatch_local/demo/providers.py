@@ -15,11 +15,11 @@ from spendwatch.domain.config import Config, Source
 from spendwatch.store import Store
 from spendwatch.store.writer import CostWriter, UsageWriter
 
-from spendwatch_local import demo_shapes
-from spendwatch_local.demo_data import DemoCost, history
+from spendwatch_local.demo import shapes
+from spendwatch_local.demo.data import DemoCost, history
 from spendwatch_local.fakes.digitalocean import FakeDigitalOcean
 from spendwatch_local.fakes.opencost import FakeOpenCost
-from spendwatch_local.functions import add_functions_path
+from spendwatch_local.lambdas.functions import add_functions_path
 from spendwatch_local.localconfig import DEMO_AWS, DemoUrls
 
 DO_TOKEN_ENV = "DIGITALOCEAN_TOKEN"  # noqa: S105 - the name of the variable, not a token
@@ -71,12 +71,12 @@ class DemoProviders:
         self.history: list[DemoCost] = history(today)
         self.digitalocean = FakeDigitalOcean(
             token=do_token,
-            team_uuid=demo_shapes.DO_TEAM_UUID,
-            insights=demo_shapes.do_insights(self.history),
-            droplets=demo_shapes.do_droplets(),
-            balance=demo_shapes.do_balance(self.history, today),
+            team_uuid=shapes.DO_TEAM_UUID,
+            insights=shapes.do_insights(self.history),
+            droplets=shapes.do_droplets(),
+            balance=shapes.do_balance(self.history, today),
         )
-        self.opencost = FakeOpenCost(days=demo_shapes.opencost_days(self.history))
+        self.opencost = FakeOpenCost(days=shapes.opencost_days(self.history))
         self._queued: set[tuple[date, date]] = set()
         self._lock = threading.Lock()
 
@@ -99,6 +99,6 @@ class DemoProviders:
         with self._lock:
             if window in self._queued:
                 return False
-            queue_ce_answer(aws_url, demo_shapes.ce_response(self.history, *window))
+            queue_ce_answer(aws_url, shapes.ce_response(self.history, *window))
             self._queued.add(window)
         return True
