@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import MutableMapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 from spendwatch.domain.config import Config, Source
-from spendwatch.store import Store
-from spendwatch.store.writer import CostWriter, UsageWriter
 
 from spendwatch_local.demo import shapes
 from spendwatch_local.demo.data import DemoCost, history
 from spendwatch_local.fakes.digitalocean import FakeDigitalOcean
 from spendwatch_local.fakes.opencost import FakeOpenCost
-from spendwatch_local.lambdas.functions import add_functions_path
 from spendwatch_local.localconfig import DEMO_AWS, DemoUrls
 
 DO_TOKEN_ENV = "DIGITALOCEAN_TOKEN"  # noqa: S105 - the name of the variable, not a token
@@ -41,16 +38,14 @@ def use_demo_token(environ: MutableMapping[str, str]) -> bool:
 
 
 def ce_window(source: Source, config: Config, now: datetime) -> tuple[date, date]:
-    """The days the Cost Explorer collector asks for at ``now``, from its own window function."""
-    add_functions_path()
-    from collect.sources.aws_ce import window_for
-    from collect.sources.base import CollectRequest, RequestCounter, Sink
+    """The days the Cost Explorer collector asks for on a scheduled run at ``now``.
 
-    # window_for reads only the source, the time and the backfill days; nothing is ever written through this sink.
-    nowhere = Store(None, "")
-    sink = Sink(CostWriter(nowhere, source.name), UsageWriter(nowhere))
-    window = window_for(CollectRequest(source, config, sink, RequestCounter(), now))
-    return window.start, window.end
+    A scheduled run (no backfill days) reads the source's trailing ``lookback_days`` up to and including today
+    (UTC), the collector's default window; ``config`` plays no part in it.
+    """
+    del config  # the window depends on the source alone
+    end = now.astimezone(UTC).date()
+    return end - timedelta(days=source.lookback_days - 1), end
 
 
 def queue_ce_answer(aws_url: str, answer: dict[str, Any]) -> None:
