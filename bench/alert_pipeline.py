@@ -29,9 +29,9 @@ from spendwatch.platform import aws  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 from spendwatch.store.aggregates import aggregate_image  # noqa: E402
 
-from spendwatch_local.demo_data import history  # noqa: E402
-from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
+from spendwatch_local.demo.data import history  # noqa: E402
+from spendwatch_local.fakes.slack import FakeSlack  # noqa: E402
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller, function_handlers  # noqa: E402
 
 CONFIG = """
 currency = "USD"

@@ -32,12 +32,13 @@ from moto import mock_aws  # noqa: E402
 from spendwatch.domain.config import Config  # noqa: E402
 from spendwatch.platform import aws, resources  # noqa: E402
 
-from spendwatch_local import demo_shapes, localconfig  # noqa: E402
+from spendwatch_local import localconfig  # noqa: E402
 from spendwatch_local.aws import provision, resource_names  # noqa: E402
-from spendwatch_local.demo import upload_demo  # noqa: E402
-from spendwatch_local.demo_providers import DO_TOKEN_ENV, DemoProviders, ce_window, use_demo_token  # noqa: E402
-from spendwatch_local.functions import LocalFunction  # noqa: E402
-from spendwatch_local.runs import fire_collection, summary_line  # noqa: E402
+from spendwatch_local.demo import shapes as demo_shapes  # noqa: E402
+from spendwatch_local.demo.providers import DO_TOKEN_ENV, DemoProviders, ce_window, use_demo_token  # noqa: E402
+from spendwatch_local.demo.sample import upload_demo  # noqa: E402
+from spendwatch_local.lambdas.functions import LocalFunction  # noqa: E402
+from spendwatch_local.lambdas.runs import fire_collection, summary_line  # noqa: E402
 from spendwatch_local.runtime import function_environment  # noqa: E402
 
 REGION = "us-east-1"
@@ -91,7 +92,7 @@ def load_demo(folder: Path) -> list[str]:
 
 
 def _event(target: str) -> dict[str, Any]:
-    from spendwatch_local.apigw import HttpRequest, build_event
+    from spendwatch_local.apigateway.events import HttpRequest, build_event
 
     headers = [("Authorization", "Bearer bench-token"), ("Host", "bench")]
     return build_event(HttpRequest("GET", target, headers, b"", "127.0.0.1"))

@@ -20,7 +20,7 @@ from spendwatch.platform import aws  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 
 from collect.runner import collect  # noqa: E402
-from spendwatch_local.demo_providers import DemoProviders  # noqa: E402
+from spendwatch_local.demo.providers import DemoProviders  # noqa: E402
 
 TOKEN = "bench-token"
 

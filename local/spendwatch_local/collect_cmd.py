@@ -16,10 +16,10 @@ from spendwatch.platform import resources
 from spendwatch_local import localconfig
 from spendwatch_local.aws import DEFAULT_REGION, ENDPOINT_ENV
 from spendwatch_local.console import EXIT_FAILED, EXIT_USAGE, Console
-from spendwatch_local.functions import FunctionLoadError, LocalFunction
-from spendwatch_local.runs import exit_code, fire_collection
+from spendwatch_local.eventbridge.scheduler import utc_now
+from spendwatch_local.lambdas.functions import FunctionLoadError, LocalFunction
+from spendwatch_local.lambdas.runs import exit_code, fire_collection
 from spendwatch_local.runtime import function_environment
-from spendwatch_local.scheduler import utc_now
 
 
 @dataclass(frozen=True)

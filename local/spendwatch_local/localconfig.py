@@ -11,8 +11,8 @@ from spendwatch.domain.config import Config, ConfigError, parse_config
 from spendwatch.platform.resources import ENV_CONFIG
 
 from spendwatch_local import tomlout
-from spendwatch_local.demo_data import DEMO_DAYS
-from spendwatch_local.demo_shapes import CLUSTER
+from spendwatch_local.demo.data import DEMO_DAYS
+from spendwatch_local.demo.shapes import CLUSTER
 
 DEFAULT_CONFIG = "spendwatch.toml"
 STATE_DIR = ".spendwatch"  # gitignored; what the runtime generates lives here

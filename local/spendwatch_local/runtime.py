@@ -19,24 +19,24 @@ from spendwatch.platform import clock, resources
 from spendwatch.store import table as store_table
 
 from spendwatch_local import localconfig
+from spendwatch_local.apigateway.server import GatewayServer
 from spendwatch_local.aws import AwsEndpoint, AwsSetupError, LocalResources, provision, resource_names, start_aws
 from spendwatch_local.console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Console
-from spendwatch_local.demo import upload_demo
-from spendwatch_local.demo_providers import (
+from spendwatch_local.demo.providers import (
     DEMO_DO_TOKEN,
     DO_TOKEN_ENV,
     DemoProviderError,
     DemoProviders,
     use_demo_token,
 )
-from spendwatch_local.functions import FunctionLoadError, LocalFunction
-from spendwatch_local.lambda_shapes import scheduled_event
-from spendwatch_local.runs import fire_collection, summary_line
-from spendwatch_local.schedule import Schedule, ScheduleError, parse_schedule
-from spendwatch_local.scheduler import Scheduler, utc_now
-from spendwatch_local.server import GatewayServer
+from spendwatch_local.demo.sample import upload_demo
+from spendwatch_local.eventbridge.schedule import Schedule, ScheduleError, parse_schedule
+from spendwatch_local.eventbridge.scheduler import Scheduler, utc_now
+from spendwatch_local.lambdas.functions import FunctionLoadError, LocalFunction
+from spendwatch_local.lambdas.runs import fire_collection, summary_line
+from spendwatch_local.lambdas.shapes import scheduled_event
 from spendwatch_local.shutdown import Shutdown
-from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller, function_handlers
 
 READY = "spendwatch is ready at"
 # From Ctrl-C to exit stays under 2 s: this much for stopping the components, the rest for Python's own exit.

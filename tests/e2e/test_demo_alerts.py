@@ -19,8 +19,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 from spendwatch.platform import clock
 
+from spendwatch_local.fakes.slack import FakeSlack
 from tests.e2e.local_process import Runtime, local_demo
-from tests.fakes.slack import FakeSlack
 
 EC2 = "Amazon Elastic Compute Cloud - Compute"
 WAIT_SECONDS = 90

@@ -22,7 +22,7 @@ from spendwatch.store.table import ALERT_DELIVER
 
 from alert.deliver.channels import slack
 from alert.deliver.handler import handler
-from tests.fakes.slack import FakeSlack
+from spendwatch_local.fakes.slack import FakeSlack
 from tests.integration.conftest import TABLE, LambdaContext, store, write_config
 from tests.unit.test_slack import NOW, make_alert
 

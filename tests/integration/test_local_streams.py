@@ -17,7 +17,7 @@ import pytest
 from spendwatch.store import table as store_table
 from spendwatch.store.table import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS, StreamConsumer
 
-from spendwatch_local.streams import PollerSettings, StreamPoller
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller
 
 REGION = "eu-central-1"
 # Fast, but every rule of the deployed mappings applies: only the waits are shorter.

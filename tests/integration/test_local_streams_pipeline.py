@@ -22,7 +22,7 @@ from spendwatch.platform import clock, resources
 from spendwatch.store import Store
 from spendwatch.store import table as store_table
 
-from spendwatch_local.streams import PollerSettings, StreamPoller, function_handlers
+from spendwatch_local.streams.poller import PollerSettings, StreamPoller, function_handlers
 from tests.integration.conftest import clear_caches
 
 pytestmark = pytest.mark.calendar

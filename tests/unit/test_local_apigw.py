@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from spendwatch_local.apigw import HttpRequest, MalformedResponseError, build_event, parse_response
-from spendwatch_local.server import respond
+from spendwatch_local.apigateway.events import HttpRequest, MalformedResponseError, build_event, parse_response
+from spendwatch_local.apigateway.server import respond
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +16,14 @@ from hypothesis import strategies as st
 from spendwatch.domain.config import Config
 
 from collect.sources import aws_ce, digitalocean, opencost
+from collect.sources.base import CollectRequest, RequestCounter
 from collect.sources.do_records import Origin, droplet_usage, insight_cost, sku_service
-from spendwatch_local import demo_data, demo_providers, demo_shapes, localconfig
-from spendwatch_local.demo_providers import DemoProviders, ce_window, use_demo_token
+from spendwatch_local import localconfig
+from spendwatch_local.demo import data as demo_data
+from spendwatch_local.demo import providers as demo_providers
+from spendwatch_local.demo import shapes as demo_shapes
+from spendwatch_local.demo.providers import DemoProviders, ce_window, use_demo_token
+from tests.fakes.sinks import RecordingSink
 
 TODAY = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -183,6 +188,22 @@ def test_the_cost_explorer_answer_covers_the_window_with_the_history() -> None:
 def test_the_window_is_the_collectors_own() -> None:
     config = localconfig.with_demo(Config(), "bucket")
     assert ce_window(config.source("demo-aws"), config, NOW) == (TODAY - timedelta(days=120), TODAY)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2020, 1, 1),
+        max_value=datetime(2035, 12, 31),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-8)), timezone(timedelta(hours=14))]),
+    ),
+    st.integers(min_value=1, max_value=400),
+)
+def test_the_window_agrees_with_the_collectors_window_function(now: datetime, lookback_days: int) -> None:
+    config = localconfig.with_demo(Config(), "bucket")
+    source = config.source("demo-aws").model_copy(update={"lookback_days": lookback_days})
+    request = CollectRequest(source, config, RecordingSink(source.name), RequestCounter(), now)
+    window = aws_ce.window_for(request)
+    assert ce_window(source, config, now) == (window.start, window.end)
 
 
 # -- the providers ----------------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from aws_lambda_powertools import Logger
 from spendwatch_local import cli
 from spendwatch_local.aws import isolate_from_real_aws
 from spendwatch_local.collect_cmd import UsageError, backfill_window
-from spendwatch_local.functions import LocalFunction
-from spendwatch_local.lambda_shapes import LambdaContext, scheduled_event
-from spendwatch_local.runs import exit_code, fire_collection, summary_line
-from spendwatch_local.schedule import parse_schedule
-from spendwatch_local.scheduler import Scheduler
+from spendwatch_local.eventbridge.schedule import parse_schedule
+from spendwatch_local.eventbridge.scheduler import Scheduler
+from spendwatch_local.lambdas.functions import LocalFunction
+from spendwatch_local.lambdas.runs import exit_code, fire_collection, summary_line
+from spendwatch_local.lambdas.shapes import LambdaContext, scheduled_event
 
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spendwatch_local.schedule import (
+from spendwatch_local.eventbridge.schedule import (
     CronSchedule,
     RateSchedule,
     ScheduleError,

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spendwatch.store.table import ALERT_DELIVER
 
-from spendwatch_local.stream_batches import BatchIO, RetryPolicy, bisect, run_batch, split_expired
-from spendwatch_local.stream_shapes import (
+from spendwatch_local.streams.batching import BatchIO, RetryPolicy, bisect, run_batch, split_expired
+from spendwatch_local.streams.shapes import (
     SUCCEEDED,
     Discard,
     Outcome,

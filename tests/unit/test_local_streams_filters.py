@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from spendwatch.store.table import ALERT_DELIVER, ALERT_EVALUATE, STREAM_CONSUMERS
 
-from spendwatch_local.filters import FilterPatternError, check_pattern, matches, matches_any
+from spendwatch_local.streams.filters import FilterPatternError, check_pattern, matches, matches_any
 
 ITEM_TYPES = ("agg_day", "agg_month", "run", "alert", "cost", "usage", "budget", "idempotency")
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")

@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from spendwatch.store.table import ALERT_DELIVER, StreamConsumer
 
-from spendwatch_local.stream_shapes import StreamArn
-from spendwatch_local.streams import PollerSettings, StreamClients, StreamPoller
+from spendwatch_local.streams.poller import PollerSettings, StreamClients, StreamPoller
+from spendwatch_local.streams.shapes import StreamArn
 
 ARN = "arn:aws:dynamodb:eu-central-1:123456789012:table/spendwatch/stream/2026-11-24T08:00:00.000"
 SETTINGS = PollerSettings(

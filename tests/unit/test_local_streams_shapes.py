@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from dateutil.tz import tzlocal
 
-from spendwatch_local.stream_shapes import (
+from spendwatch_local.streams.shapes import (
     Discard,
     StreamArn,
     StreamRecord,

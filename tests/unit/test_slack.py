@@ -35,7 +35,7 @@ from alert.deliver.channels.slack import (
     post,
     webhook_url,
 )
-from tests.fakes.slack import FakeSlack, Reply, block_problem
+from spendwatch_local.fakes.slack import FakeSlack, Reply, block_problem
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 REPO = Path(__file__).parents[2]

@@ -1,1 +1,1 @@
-"""Local fake provider APIs (DigitalOcean, OpenCost, Vercel) for the demo and the tests: threads on 127.0.0.1."""
+"""Local fake HTTP APIs (DigitalOcean, OpenCost, Vercel, a Slack webhook) for the demo and the tests, on 127.0.0.1."""

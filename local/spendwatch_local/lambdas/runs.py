@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from spendwatch_local.functions import LocalFunction
-from spendwatch_local.lambda_shapes import scheduled_event
+from spendwatch_local.lambdas.functions import LocalFunction
+from spendwatch_local.lambdas.shapes import scheduled_event
 
 OK_STATUSES = frozenset({"succeeded", "partial"})
 

@@ -185,6 +185,6 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the test asserts on what was posted."""
+            """Quiet: callers read what was posted from ``posts``."""
 
     return Handler

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from spendwatch.platform.clock import utc_now
 
-from spendwatch_local.lambda_shapes import LOCAL_ACCOUNT
+from spendwatch_local.lambdas.shapes import LOCAL_ACCOUNT
 
 PROXY_RESOURCE = "/{proxy+}"
 STAGE = "local"

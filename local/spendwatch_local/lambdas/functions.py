@@ -12,7 +12,7 @@ from typing import Any
 
 from spendwatch.platform.resources import FUNCTIONS
 
-from spendwatch_local.lambda_shapes import LambdaContext
+from spendwatch_local.lambdas.shapes import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -29,7 +29,7 @@ class FunctionLoadError(RuntimeError):
 def functions_dir() -> Path:
     """``$SPENDWATCH_FUNCTIONS_DIR``, else ``functions/`` in the checkout this package lives in."""
     override = os.environ.get(FUNCTIONS_DIR_ENV)
-    folder = Path(override) if override else Path(__file__).resolve().parents[2] / "functions"
+    folder = Path(override) if override else Path(__file__).resolve().parents[3] / "functions"
     if not folder.is_dir():
         raise FunctionLoadError(f"no functions folder at {folder}; set {FUNCTIONS_DIR_ENV} to the repo's functions/")
     return folder

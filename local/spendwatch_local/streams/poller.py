@@ -3,7 +3,7 @@
 One thread per consumer reads every shard of the stream (a child shard only once its parent is finished, as
 Lambda does), keeps the records its filter criteria match, gathers them into batches of up to ``batch_size`` or
 for up to ``max_batching_window_seconds``, and hands each batch to the handler as Lambda's event. Failures follow
-``stream_batches``; whatever is finally given up on goes to a local SQS queue as Lambda's on-failure record.
+``batching``; whatever is finally given up on goes to a local SQS queue as Lambda's on-failure record.
 A shard's checkpoint only moves past records that are done, so a poller stopped at any point and resumed from
 ``checkpoints()`` loses nothing.
 """
@@ -25,11 +25,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from spendwatch.platform.resources import FUNCTIONS
 from spendwatch.store.table import StreamConsumer
 
-from spendwatch_local.filters import check_pattern, matches_any
-from spendwatch_local.functions import load_handler
-from spendwatch_local.lambda_shapes import LambdaContext
-from spendwatch_local.stream_batches import BatchIO, RetryPolicy, run_batch
-from spendwatch_local.stream_shapes import (
+from spendwatch_local.lambdas.functions import load_handler
+from spendwatch_local.lambdas.shapes import LambdaContext
+from spendwatch_local.streams.batching import BatchIO, RetryPolicy, run_batch
+from spendwatch_local.streams.filters import check_pattern, matches_any
+from spendwatch_local.streams.shapes import (
     Discard,
     Outcome,
     StreamArn,

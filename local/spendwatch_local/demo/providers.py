@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import MutableMapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 from spendwatch.domain.config import Config, Source
-from spendwatch.store import Store
-from spendwatch.store.writer import CostWriter, UsageWriter
 
-from spendwatch_local import demo_shapes
-from spendwatch_local.demo_data import DemoCost, history
+from spendwatch_local.demo import shapes
+from spendwatch_local.demo.data import DemoCost, history
 from spendwatch_local.fakes.digitalocean import FakeDigitalOcean
 from spendwatch_local.fakes.opencost import FakeOpenCost
-from spendwatch_local.functions import add_functions_path
 from spendwatch_local.localconfig import DEMO_AWS, DemoUrls
 
 DO_TOKEN_ENV = "DIGITALOCEAN_TOKEN"  # noqa: S105 - the name of the variable, not a token
@@ -41,16 +38,14 @@ def use_demo_token(environ: MutableMapping[str, str]) -> bool:
 
 
 def ce_window(source: Source, config: Config, now: datetime) -> tuple[date, date]:
-    """The days the Cost Explorer collector asks for at ``now``, from its own window function."""
-    add_functions_path()
-    from collect.sources.aws_ce import window_for
-    from collect.sources.base import CollectRequest, RequestCounter, Sink
+    """The days the Cost Explorer collector asks for on a scheduled run at ``now``.
 
-    # window_for reads only the source, the time and the backfill days; nothing is ever written through this sink.
-    nowhere = Store(None, "")
-    sink = Sink(CostWriter(nowhere, source.name), UsageWriter(nowhere))
-    window = window_for(CollectRequest(source, config, sink, RequestCounter(), now))
-    return window.start, window.end
+    A scheduled run (no backfill days) reads the source's trailing ``lookback_days`` up to and including today
+    (UTC), the collector's default window; ``config`` plays no part in it.
+    """
+    del config  # the window depends on the source alone
+    end = now.astimezone(UTC).date()
+    return end - timedelta(days=source.lookback_days - 1), end
 
 
 def queue_ce_answer(aws_url: str, answer: dict[str, Any]) -> None:
@@ -71,12 +66,12 @@ class DemoProviders:
         self.history: list[DemoCost] = history(today)
         self.digitalocean = FakeDigitalOcean(
             token=do_token,
-            team_uuid=demo_shapes.DO_TEAM_UUID,
-            insights=demo_shapes.do_insights(self.history),
-            droplets=demo_shapes.do_droplets(),
-            balance=demo_shapes.do_balance(self.history, today),
+            team_uuid=shapes.DO_TEAM_UUID,
+            insights=shapes.do_insights(self.history),
+            droplets=shapes.do_droplets(),
+            balance=shapes.do_balance(self.history, today),
         )
-        self.opencost = FakeOpenCost(days=demo_shapes.opencost_days(self.history))
+        self.opencost = FakeOpenCost(days=shapes.opencost_days(self.history))
         self._queued: set[tuple[date, date]] = set()
         self._lock = threading.Lock()
 
@@ -99,6 +94,6 @@ class DemoProviders:
         with self._lock:
             if window in self._queued:
                 return False
-            queue_ce_answer(aws_url, demo_shapes.ce_response(self.history, *window))
+            queue_ce_answer(aws_url, shapes.ce_response(self.history, *window))
             self._queued.add(window)
         return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from spendwatch.store.table import StreamConsumer
 
-from spendwatch_local.stream_shapes import RECORD_TOO_OLD, RETRIES_EXHAUSTED, Discard, Outcome, StreamRecord
+from spendwatch_local.streams.shapes import RECORD_TOO_OLD, RETRIES_EXHAUSTED, Discard, Outcome, StreamRecord
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 from spendwatch.platform import clock
 
-from spendwatch_local.schedule import Schedule, next_fire
+from spendwatch_local.eventbridge.schedule import Schedule, next_fire
 
 # Re-read the wall clock at least this often, so a suspended laptop does not oversleep a fire.
 _MAX_SLEEP_SECONDS = 30.0

@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from spendwatch_local.apigw import (
+from spendwatch_local.apigateway.events import (
     HttpRequest,
     HttpResponse,
     MalformedResponseError,

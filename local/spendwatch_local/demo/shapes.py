@@ -1,6 +1,6 @@
 """The demo history in each provider's own shapes: DigitalOcean insights, OpenCost allocations, a Cost Explorer answer.
 
-Pure functions of :func:`spendwatch_local.demo_data.history`; each provider's parts add up to the history exactly,
+Pure functions of :func:`spendwatch_local.demo.data.history`; each provider's parts add up to the history exactly,
 so what the collectors read back can be checked to the cent.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from spendwatch_local.demo_data import AWS, DIGITALOCEAN, KUBERNETES, DemoCost
+from spendwatch_local.demo.data import AWS, DIGITALOCEAN, KUBERNETES, DemoCost
 
 AWS_ACCOUNT = "111111111111"
 DO_TEAM_UUID = "5f1c5e0a-6a1d-4a63-9d0e-2c8f3b7a9d41"

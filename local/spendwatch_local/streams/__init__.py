@@ -1,0 +1,1 @@
+"""Stand-in for Lambda's DynamoDB Streams event source mappings: polls, filters, batches, retries, invokes."""
