@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from spendwatch.domain.config import Config
 
 from collect.sources import aws_ce, digitalocean, opencost
-from collect.sources.do_records import Origin, droplet_usage, insight_cost, sku_service
+from collect.sources.digitalocean.records import Origin, droplet_usage, insight_cost, sku_service
 from spendwatch_local import demo_data, demo_providers, demo_shapes, localconfig
 from spendwatch_local.demo_providers import DemoProviders, ce_window, use_demo_token
 
