@@ -79,3 +79,11 @@ def scope_key(scope: dict[str, Any]) -> str:
 def alert_id(rule: str, scope: dict[str, Any], period: str, level: str) -> str:
     """The deterministic id: the same rule, scope, period and level is the same alert, however often it fires."""
     return identity_hash([rule, scope_key(scope), period, level])
+
+
+def effective_alert(alert: Alert, now: datetime) -> Alert:
+    """The alert as it stands at ``now``: a snooze that has run out reads as open again."""
+    if alert.status == "snoozed" and alert.snoozed_until and alert.snoozed_until <= now:
+        return alert.model_copy(update={"status": "open", "snoozed_until": None})
+    return alert
+

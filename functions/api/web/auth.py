@@ -8,7 +8,7 @@ from typing import Any
 
 from spendwatch.platform import resources
 
-from api.errors import proxy_error
+from api.web.errors import proxy_error
 
 PUBLIC_PATHS = frozenset({"/health"})
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="spendwatch"'}

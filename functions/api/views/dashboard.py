@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from spendwatch.domain.alerts import SEVERITY_RANK
 from spendwatch.domain.money import ZERO, format_money
 
-from api import overview, trend_chart
+from api.views import overview, trend_chart
 
 if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert

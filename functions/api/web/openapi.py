@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from spendwatch.platform import resources
 
-from api.auth import PUBLIC_PATHS
-from api.errors import ErrorResponse
+from api.web.auth import PUBLIC_PATHS
+from api.web.errors import ErrorResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -79,7 +79,7 @@ def _shared_for(path: str, method: str, operation: dict[str, Any]) -> dict[str, 
     """Status -> shared response for what this operation can answer besides its own responses."""
     parameters = operation.get("parameters") or []
     shared = {"429": "Throttled"}
-    if method == "get":  # every successful GET carries an ETag (api.caching)
+    if method == "get":  # every successful GET carries an ETag (api.web.caching)
         shared["304"] = "NotModified"
     if parameters:
         shared["400"] = "InvalidParameter"
