@@ -87,3 +87,13 @@ def effective_alert(alert: Alert, now: datetime) -> Alert:
         return alert.model_copy(update={"status": "open", "snoozed_until": None})
     return alert
 
+
+def describe_scope(scope: dict[str, Any]) -> str:
+    """A scope as ``provider=AWS, tag:team=data``; the empty scope is the whole account."""
+    parts: list[str] = []
+    for key, value in sorted(scope.items()):
+        if isinstance(value, dict):
+            parts.extend(f"{key}:{inner}={inner_value}" for inner, inner_value in sorted(value.items()))
+        else:
+            parts.append(f"{key}={value}")
+    return ", ".join(parts) or "whole account"
