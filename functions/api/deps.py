@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from spendwatch.platform.aws import client
-from spendwatch.platform.settings import FunctionSettings
+from spendwatch.platform.settings import ApiSettings
 from spendwatch.store import Store
 
 if TYPE_CHECKING:
@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=1)
-def settings() -> FunctionSettings:
+def settings() -> ApiSettings:
     """The function's settings, read once."""
-    return FunctionSettings.from_env()
+    return ApiSettings.from_env()
 
 
 def config() -> Config:

@@ -10,16 +10,29 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from spendwatch.platform.observability import logger
 from spendwatch.store import StoreError
 
-from api import auth, caching, openapi
-from api.errors import ApiError, error_response
-from api.routes import alerts, budgets, collections, costs, dashboard, export, metrics, projections, reports, usage
+from api.routes import (
+    alerts,
+    budgets,
+    collections,
+    costs,
+    dashboard,
+    export,
+    metrics,
+    projections,
+    reports,
+    summary,
+    usage,
+)
 from api.schemas import Health
+from api.web import auth, caching, openapi
+from api.web.errors import ApiError, error_response
 
 TITLE = "spendwatch"
 VERSION = "1"
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(projections.router)
+app.include_router(summary.router)  # before costs: the document lists the paths in this order
 app.include_router(costs.router)
 app.include_router(dashboard.router)
 app.include_router(collections.router)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from spendwatch.domain.alerts import Alert
+from spendwatch.domain.money import format_money
 
 Money = str  # a decimal string such as "12.34"; never a float
 
@@ -185,6 +187,12 @@ class MoneyInterval(BaseModel):
     amount: str
     lower: str
     upper: str
+
+
+def money_interval(value: tuple[Decimal, Decimal, Decimal]) -> MoneyInterval:
+    """An exact ``(amount, lower, upper)`` as money strings."""
+    amount, lower, upper = value
+    return MoneyInterval(amount=format_money(amount), lower=format_money(lower), upper=format_money(upper))
 
 
 class ProjectionPoint(BaseModel):

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 
-from collect.sources.do_records import sku_service
+from collect.sources.digitalocean.records import sku_service
 from spendwatch_local.demo import data as demo_data
 from spendwatch_local.demo.shapes import DO_RESOURCES
 from tests.e2e.local_process import Runtime, local_demo

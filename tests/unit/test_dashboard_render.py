@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from spendwatch.domain.forecast import ForecastPoint
 
-from api import dashboard, overview, trend_chart
+from api.views import dashboard, overview, trend_chart
 
 TODAY = date(2026, 3, 15)
 NICE_MANTISSAS = {Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)}

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from collect.sources.digitalocean import Segment, billing_window, month_segments, mtd_note
-from collect.sources.do_records import (
+from collect.sources.digitalocean.records import (
     Origin,
     RowError,
     droplet_usage,

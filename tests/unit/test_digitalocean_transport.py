@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from collect.sources.do_api import DigitalOceanError, next_page
-from collect.sources.do_transport import (
+from collect.sources.digitalocean.api import DigitalOceanError, next_page
+from collect.sources.digitalocean.transport import (
     LOW_WATER,
     MAX_PACING_PAUSE,
     BearerPolicy,

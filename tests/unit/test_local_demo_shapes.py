@@ -17,7 +17,7 @@ from spendwatch.domain.config import Config
 
 from collect.sources import aws_ce, digitalocean, opencost
 from collect.sources.base import CollectRequest, RequestCounter
-from collect.sources.do_records import Origin, droplet_usage, insight_cost, sku_service
+from collect.sources.digitalocean.records import Origin, droplet_usage, insight_cost, sku_service
 from spendwatch_local import localconfig
 from spendwatch_local.demo import data as demo_data
 from spendwatch_local.demo import providers as demo_providers

@@ -1,0 +1,1 @@
+"""One module per resource: each declares its paths on a ``Router`` that ``api.handler`` includes."""

@@ -8,12 +8,13 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from spendwatch.domain.alerts import Alert, AlertKind, AlertStatus
+from spendwatch.domain.alerts import Alert, AlertKind, AlertStatus, effective_alert
 from spendwatch.platform.clock import utc_now
 
-from api import deps, openapi, paging
-from api.errors import ApiError
+from api import deps
 from api.schemas import AlertPage
+from api.web import openapi, paging
+from api.web.errors import ApiError
 
 router = Router()
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -40,13 +41,6 @@ class SnoozeRequest(BaseModel):
         return self
 
 
-def effective(alert: Alert, now: datetime) -> Alert:
-    """A snooze that has run out reads as open again."""
-    if alert.status == "snoozed" and alert.snoozed_until and alert.snoozed_until <= now:
-        return alert.model_copy(update={"status": "open", "snoozed_until": None})
-    return alert
-
-
 @router.get("/v1/alerts", summary="Alerts, newest first", tags=["alerts"])
 def list_alerts(
     status: Annotated[AlertStatus | None, Query()] = None,
@@ -56,7 +50,7 @@ def list_alerts(
 ) -> AlertPage:
     """Alerts filtered by status and kind."""
     now = utc_now()
-    alerts = [effective(a, now) for a in deps.store().alerts()]
+    alerts = [effective_alert(a, now) for a in deps.store().alerts()]
     chosen = [a for a in alerts if (status is None or a.status == status) and (kind is None or a.kind == kind)]
     chosen.sort(key=lambda a: (a.created_at, a.id), reverse=True)
     items, token = paging.page("alerts", chosen, limit, next_token)

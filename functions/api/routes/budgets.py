@@ -9,15 +9,16 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from spendwatch.domain import budgets as budget_rules
-from spendwatch.domain.budgets import StoredBudget, local_today, period_bounds, period_label
+from spendwatch.domain.budgets import StoredBudget
 from spendwatch.domain.config import Budget
-from spendwatch.domain.money import ZERO, format_money
-from spendwatch.domain.spend import scope_series
+from spendwatch.domain.money import format_money
 from spendwatch.platform.clock import utc_now
 
-from api import deps, openapi, paging
-from api.errors import ApiError
-from api.schemas import BudgetOut, BudgetPage, BudgetStatus
+from api import deps
+from api.schemas import BudgetOut, BudgetPage
+from api.views import overview
+from api.web import openapi, paging
+from api.web.errors import ApiError
 
 router = Router()
 BudgetId = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{1,64}$")]
@@ -35,24 +36,6 @@ def _find(budget_id: str) -> StoredBudget:
     raise ApiError(404, "not_found", f"no budget {budget_id}")
 
 
-def budget_status(stored: StoredBudget) -> BudgetStatus:
-    """Spend so far in the current period of the budget, in its currency."""
-    config = deps.config()
-    budget = stored.budget
-    currency = budget.currency or config.currency
-    now = utc_now()  # read once: both bounds come from the same instant, even at midnight
-    start, end = period_bounds(budget.period, local_today(now, config.timezone))
-    series = scope_series(deps.store(), budget.scope, currency, start, min(end, now.date()))
-    spent = sum((amount for _, amount in series), ZERO)
-    return BudgetStatus(
-        period=period_label(budget.period, start),
-        start=start,
-        end=end,
-        spent=format_money(spent),
-        utilisation=f"{(spent / budget.amount * 100).quantize(ZERO.scaleb(-1))}",
-    )
-
-
 def _out(stored: StoredBudget, with_status: bool = True) -> BudgetOut:
     budget = stored.budget
     return BudgetOut(
@@ -66,7 +49,7 @@ def _out(stored: StoredBudget, with_status: bool = True) -> BudgetOut:
         thresholds=budget.thresholds,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
-        status=budget_status(stored) if with_status else None,
+        status=overview.budget_status(stored) if with_status else None,
     )
 
 

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.store import InvalidTokenError
 
 from api import deps
-from api.errors import ApiError
 from api.schemas import CollectionRunOut, CollectionsResponse
+from api.web.errors import ApiError
 
 router = Router()
 

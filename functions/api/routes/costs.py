@@ -12,8 +12,8 @@ from spendwatch.domain.money import ZERO, format_money
 from spendwatch.platform.clock import utc_now
 
 from api import deps
-from api.errors import ApiError
 from api.schemas import CostGroup, CostsResponse, Point
+from api.web.errors import ApiError
 
 router = Router()
 

@@ -15,8 +15,8 @@ from spendwatch.platform.clock import utc_now
 from spendwatch.store import InvalidTokenError
 
 from api import deps
-from api.errors import ApiError
 from api.routes.costs import Filter, TagFilter, parse_where
+from api.web.errors import ApiError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse

@@ -14,7 +14,7 @@ from spendwatch.domain.money import ZERO
 from spendwatch.domain.runs import RunStatus
 from spendwatch.platform.clock import utc_now
 
-from api import overview
+from api.views import overview
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import GaugeMetricFamily, Metric

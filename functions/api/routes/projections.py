@@ -1,4 +1,4 @@
-"""GET /v1/projections and GET /v1/costs/summary: forecasts with intervals and their own track record."""
+"""GET /v1/projections: forecasts with intervals and their own track record."""
 
 from __future__ import annotations
 
@@ -12,26 +12,14 @@ from spendwatch.domain.history import QueryError, check_group_by, history
 from spendwatch.domain.money import ZERO, format_money
 from spendwatch.platform.clock import utc_now
 
-from api import deps, overview
-from api.errors import ApiError
-from api.schemas import (
-    BudgetSummary,
-    MoneyInterval,
-    ProjectionGroup,
-    ProjectionPoint,
-    ProjectionsResponse,
-    SummaryResponse,
-)
+from api import deps
+from api.schemas import ProjectionGroup, ProjectionPoint, ProjectionsResponse, money_interval
+from api.web.errors import ApiError
 
 router = Router()
 HISTORY_DAYS = 365
 MAX_GROUPS = 25
 OTHER = "(other)"
-
-
-def _interval(value: tuple[Decimal, Decimal, Decimal]) -> MoneyInterval:
-    amount, lower, upper = value
-    return MoneyInterval(amount=format_money(amount), lower=format_money(lower), upper=format_money(upper))
 
 
 def _groups(group_by: str | None, today: date) -> dict[str, list[tuple[date, Decimal]]]:
@@ -72,7 +60,7 @@ def get_projections(
                 key=key,
                 method=result.method,
                 month_to_date=format_money(result.month_to_date),
-                month_end=_interval(result.month_end),
+                month_end=money_interval(result.month_end),
                 accuracy=result.accuracy.as_dict() if result.accuracy else None,
                 points=[
                     ProjectionPoint(
@@ -93,25 +81,4 @@ def get_projections(
         horizon_days=horizon_days,
         group_by=group_by,
         groups=groups,
-    )
-
-
-@router.get("/v1/costs/summary", summary="Month to date, last month, projected month end, budgets", tags=["costs"])
-def get_summary() -> SummaryResponse:
-    """The numbers a dashboard opens with."""
-    summary = overview.month_summary()
-    return SummaryResponse(
-        currency=summary.currency,
-        month=summary.month,
-        month_to_date=format_money(summary.month_to_date),
-        same_period_last_month=format_money(summary.same_period_last_month),
-        change_pct=None if summary.change_pct is None else str(summary.change_pct),
-        projected_month_end=_interval(summary.projected),
-        accuracy=summary.accuracy,
-        budgets=[
-            BudgetSummary(
-                id=stored.id, name=stored.budget.name, amount=format_money(stored.budget.amount), status=status
-            )
-            for stored, status in overview.budgets()
-        ],
     )

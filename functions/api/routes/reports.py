@@ -12,8 +12,8 @@ from spendwatch.domain.reports import REPORT_ID_PATTERN, Report, ReportKind
 from spendwatch.store import InvalidTokenError
 
 from api import deps
-from api.errors import ApiError
 from api.schemas import ReportLineOut, ReportOut, ReportPage
+from api.web.errors import ApiError
 
 router = Router()
 ReportId = Annotated[str, Path(pattern=REPORT_ID_PATTERN, description="<period start>-<kind>, e.g. 2026-10-01-monthly")]

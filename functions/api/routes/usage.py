@@ -16,9 +16,10 @@ from spendwatch.domain.models import IsoDay
 from spendwatch.domain.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
 from spendwatch.platform.clock import utc_now
 
-from api import deps, openapi
-from api.errors import ApiError
+from api import deps
 from api.schemas import UsageAccepted, UsageOut, UsagePage
+from api.web import openapi
+from api.web.errors import ApiError
 
 router = Router()
 MAX_USAGE_DAYS = 366

@@ -1,47 +1,6 @@
 """AWS Cost Explorer: daily cost per linked account and service, split by region and tag keys on request.
 
-Requests (each GetCostAndUsage call, including each further page, costs $0.01; a call groups by two keys at most)
-
-* The first request reads the whole window DAILY grouped by SERVICE and LINKED_ACCOUNT. With the default
-  config it is the only one: a run costs 1 request (3 days of services fit one page), so the default
-  ``rate(6 hours)`` schedule stays at 4 requests a day (one request covers every linked account).
-* Each extra grouping -- REGION when ``group_by_region``, then every key of ``tag_keys`` in its order -- splits
-  the cells of the grouping before it: one request per value path seen so far, grouped by SERVICE and the new
-  key and filtered on that path (the linked account, then the region, then the earlier tag values; untagged is
-  a value, matched with ``ABSENT``). For a single account: region adds 1 request; the first tag key adds 1
-  (one per region seen when region is on); each further tag key adds one per value of the key before it. In
-  general a run costs 1 + the number of value paths before each extra grouping (times their pages). A split that
-  would take a run past ``MAX_REQUESTS`` ends it before it is requested; the FOCUS export (type "focus") has every
-  dimension on every line at no per-request cost and suits many tag keys better.
-* Why nested filters rather than one request per grouping: separate answers by region and by tag each hold the
-  whole cost, so storing both counts every dollar twice, and any way of combining them into items would invent
-  the region x tag split. Nesting costs more requests but every item is a cell Cost Explorer really reported.
-
-Items (every dollar is in exactly one item, so no total counts anything twice)
-
-* Only the finest split becomes cost items; the coarser requests only say which filters to ask next.
-  Identity: source, day, ProviderName "AWS", SubAccountId (linked account), ServiceName (SERVICE),
-  RegionId (REGION, when asked; "NoRegion" is empty), Tags ``{key: value}`` for each asked tag key that is set
-  (Cost Explorer's ``key$`` -- untagged -- adds no entry). BillingAccountId stays empty: naming the payer
-  would take another call, and the identity must not depend on whether that call worked.
-* When a split does not add up to the cell it splits (data restated between two requests, a tag set to the
-  empty string that ``ABSENT`` does not match, a rejected group), the difference becomes one more item of the
-  coarser cell, described as such: the totals equal those of the first request (to within ``TOLERANCE`` a
-  cell). A group of the first request that cannot be read is rejected and its cost is missing (run "partial").
-* Changing the groupings changes identities: re-collected days get the new items and their totals are rebuilt
-  from them; the old items stay in the day's partition, like any charge a provider stops reporting.
-* BilledCost = UnblendedCost, EffectiveCost = AmortizedCost, ConsumedQuantity/Unit = UsageQuantity and its
-  Unit (Cost Explorer sums usage across usage types whatever their units, so the quantity is only meaningful
-  for a single usage type), BillingCurrency = the cost metric's Unit, ``x_estimated`` = the day's ``Estimated``.
-
-Window: ``start..end`` of a backfill, else the trailing ``lookback_days`` up to and including today (UTC).
-Cost Explorer restates recent days, so every run reads them again and claims exactly those days.
-
-Errors: throttling (LimitExceededException, ThrottlingException) is retried with backoff by botocore's standard
-retry mode (``spendwatch.aws.CLIENT_CONFIG``, 5 attempts). A page whose token went stale (RequestChangedException,
-InvalidNextTokenException) restarts its query once from the first page, skipping cells already read. Anything
-else that remains (DataUnavailableException, BillExpirationException, network) ends the run with a
-CostExplorerError naming the query, the page and the days missing; items already read stay written.
+See docs/aws-cost-explorer.md.
 """
 
 from __future__ import annotations

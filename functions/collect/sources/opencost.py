@@ -1,22 +1,6 @@
 """Kubernetes costs from the OpenCost allocation API: one cost item per allocation, day and cost component.
 
-Design, in short:
-- ``GET /allocation`` with an RFC3339 ``window`` of whole UTC days, ``step=1d`` and ``accumulate=false``, so
-  every returned set is one calendar day. Long windows are read in chunks of :data:`CHUNK_DAYS` days so one
-  request stays well inside the HTTP timeout and a failure names the days it lost.
-- Each allocation becomes one item per non-zero cost component (CPU, GPU, RAM, persistent volumes, network,
-  load balancers, shared, external; each with its adjustment), named in ``ChargeDescription``. The items of
-  an allocation add up to its ``totalCost`` exactly: OpenCost prints every field rounded on its own, so a
-  sub-cent difference is folded into the largest component, and anything larger is kept as "Unattributed".
-- ProviderName and ServiceName are "Kubernetes" (these costs are an allocation of cloud bills collected
-  elsewhere, so they stay apart from the cloud provider's own totals); SubAccountId is the cluster;
-  ResourceId is the aggregate key (``kube-system``, ``__idle__``, ``__unallocated__``); Tags hold the
-  aggregation (``{"namespace": "kube-system"}``, ``{"team": "data"}`` for ``label:team``); a ``tenant`` or
-  ``tenant_id`` label or annotation also fills ``x_tenant``.
-- Idle: ``separate`` asks for ``__idle__`` as its own allocation, ``share`` asks OpenCost to spread it over
-  the others, ``drop`` leaves it out (and skips it uncounted if a server returns it anyway).
-- OpenCost's answers carry no currency: amounts are taken to be in the config's ``currency`` (set OpenCost's
-  ``CURRENCY_CODE`` to match). Every item spans its whole UTC day; today's are ``x_estimated`` until it ends.
+See docs/opencost.md.
 """
 
 from __future__ import annotations

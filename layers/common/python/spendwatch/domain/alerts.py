@@ -78,6 +78,13 @@ def alert_id(rule: str, scope: dict[str, Any], period: str, level: str) -> str:
     return identity_hash([rule, scope_key(scope), period, level])
 
 
+def effective_alert(alert: Alert, now: datetime) -> Alert:
+    """The alert as it stands at ``now``: a snooze that has run out reads as open again."""
+    if alert.status == "snoozed" and alert.snoozed_until and alert.snoozed_until <= now:
+        return alert.model_copy(update={"status": "open", "snoozed_until": None})
+    return alert
+
+
 def describe_scope(scope: dict[str, Any]) -> str:
     """A scope in words, as every alert, channel and page shows it: ``provider=AWS, tag:team=data``.
 

@@ -84,6 +84,40 @@ def period_label(period: Period, start: date) -> str:
     return str(start.year)
 
 
+@dataclass(frozen=True)
+class BudgetPeriod:
+    """A budget's current period: its name and days, and the last of its days spend can have reached."""
+
+    label: str
+    start: date
+    end: date
+    through: date
+
+
+def current_period(budget: Budget, now: datetime, timezone: str) -> BudgetPeriod:
+    """The period of ``budget`` that contains ``now`` in ``timezone``, counted through today (UTC) at the latest.
+
+    ``now`` is one reading of the clock in UTC, so both bounds come from the same instant, even at midnight.
+    """
+    start, end = period_bounds(budget.period, local_today(now, timezone))
+    return BudgetPeriod(period_label(budget.period, start), start, end, min(end, now.date()))
+
+
+@dataclass(frozen=True)
+class BudgetStanding:
+    """Spend so far in a budget's current period and the share of the budget it uses (a percentage)."""
+
+    period: BudgetPeriod
+    spent: Decimal
+    utilisation: Decimal
+
+
+def budget_standing(budget: Budget, period: BudgetPeriod, series: Iterable[tuple[date, Decimal]]) -> BudgetStanding:
+    """The standing of ``budget`` from its daily spend in ``period`` (``start`` to ``through``, in its currency)."""
+    spent = sum((amount for _, amount in series), ZERO)
+    return BudgetStanding(period, spent, (spent / budget.amount * 100).quantize(ZERO.scaleb(-1)))
+
+
 def single_dimension(scope: dict[str, Any]) -> tuple[str, str] | None:
     """``(dimension, value)`` when the scope names one dimension (``("", "")`` for the whole account)."""
     if not scope:

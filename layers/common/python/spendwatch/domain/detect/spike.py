@@ -1,25 +1,6 @@
 """Spike detection on one scope's daily series: a jump over the recent level that is also off the weekday baseline.
 
-With at least two weeks of history, day ``t`` is a spike when both tests pass:
-
-- **seasonal**: ``actual`` is above ``expected``, the median of the same weekday over the last ``weeks`` weeks
-  (the upper median, and days at exactly zero left out, so gaps and dips in the baseline cannot lower it), by at
-  least ``min_impact`` and ``min_pct``, and by ``min_score`` times the day's noise. Noise is the robust standard
-  deviation (MAD) of week-over-week log ratios over the last ``spread_days`` days: cost noise is multiplicative,
-  and week-over-week changes cancel the weekly rhythm and most of a trend.
-- **day_over_day**: ``actual`` is also above the *recent level* by ``min_impact``, ``min_pct`` and ``jump_score``
-  times the noise. The recent level is ``expected`` raised by the largest excess over baseline of the last
-  ``recent_days`` days: yesterday, or the recent peak, with the weekday rhythm taken out. A plain comparison with
-  yesterday would page every Monday after a quiet weekend.
-
-The second test is what makes a level shift alert once, on its first day: from the next day on, the recent level
-contains the new level, so nothing jumps any more while the weekday median catches up (two weeks). A
-multi-day burst alerts on its first day, and again only if it grows by another ``min_pct``. The detector keeps no
-state, so the caller can use the day itself as the alert period. Slow growth never alerts: it never jumps.
-
-With ``min_history`` to ``min_seasonal_history - 1`` days of history, only the jump is tested, against the
-highest day so far. A spike that repeats the same day of last month (a monthly fee) is not one when
-``monthly_recurring`` is on. Dips are judged only when ``report_dips`` is on, with the same tests turned over.
+See docs/spike-detection.md.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Sequence
 from typing import TypeVar
 
-from api.errors import ApiError
+from api.web.errors import ApiError
 
 T = TypeVar("T")
 

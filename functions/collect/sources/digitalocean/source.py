@@ -21,9 +21,9 @@ from spendwatch.platform.observability import logger
 from spendwatch.platform.secrets import SecretError
 
 from collect.sources.base import CollectRequest, Coverage, Sink, SourceError
-from collect.sources.do_api import DigitalOceanError, DoApi
-from collect.sources.do_records import Origin, RowError, droplet_usage, insight_cost, invoice_cost, next_month
-from collect.sources.do_transport import DEFAULT_API_URL, TransportSetupError, build_client
+from collect.sources.digitalocean.api import DigitalOceanError, DoApi
+from collect.sources.digitalocean.records import Origin, RowError, droplet_usage, insight_cost, invoice_cost, next_month
+from collect.sources.digitalocean.transport import DEFAULT_API_URL, TransportSetupError, build_client
 
 ENV_API_URL = "DIGITALOCEAN_API_URL"
 ENV_TOKEN = "DIGITALOCEAN_TOKEN"  # noqa: S105 - the name of the variable, not a token

@@ -1,6 +1,7 @@
-"""The numbers everything that summarises reads: the summary route, /metrics and the dashboard page.
+"""The numbers everything that summarises reads: the summary route, /metrics, the dashboard page and each budget's
+standing in the budget routes.
 
-Computing them in one place is what makes the three agree.
+Computing them in one place is what makes them agree.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from spendwatch.domain.alerts import Alert
+from spendwatch.domain.alerts import Alert, effective_alert
+from spendwatch.domain.budgets import all_budgets, budget_standing, current_period
 from spendwatch.domain.history import history
-from spendwatch.domain.money import ZERO
+from spendwatch.domain.money import ZERO, format_money
 from spendwatch.domain.runs import CollectionRun
+from spendwatch.domain.spend import scope_series
 from spendwatch.platform.clock import utc_now
 
 from api import deps
+from api.schemas import BudgetStatus
 
 if TYPE_CHECKING:
     from spendwatch.domain.budgets import StoredBudget
     from spendwatch.domain.forecast import ForecastPoint
-
-    from api.schemas import BudgetStatus
 
 HISTORY_DAYS = 365
 RUN_PAGES = 10  # how far back /metrics and the page look for each source's latest run (10 x 200 runs)
@@ -86,19 +88,33 @@ def month_breakdown(dimension: str, today: date | None = None) -> dict[str, Deci
     return {group.key: group.total for group in result.groups}
 
 
+def budget_status(stored: StoredBudget) -> BudgetStatus:
+    """Spend so far in the current period of the budget, in its currency."""
+    config = deps.config()
+    budget = stored.budget
+    currency = budget.currency or config.currency
+    period = current_period(budget, utc_now(), config.timezone)  # one clock reading for both bounds
+    series = scope_series(deps.store(), budget.scope, currency, period.start, period.through)
+    standing = budget_standing(budget, period, series)
+    return BudgetStatus(
+        period=period.label,
+        start=period.start,
+        end=period.end,
+        spent=format_money(standing.spent),
+        utilisation=f"{standing.utilisation}",
+    )
+
+
 def budgets() -> list[tuple[StoredBudget, BudgetStatus]]:
     """Every budget with its current period's standing."""
-    from api.routes.budgets import all_budgets, budget_status
 
-    return [(stored, budget_status(stored)) for stored in all_budgets()]
+    return [(stored, budget_status(stored)) for stored in all_budgets(deps.config(), deps.store())]
 
 
 def open_alerts(now: datetime | None = None) -> list[Alert]:
     """Alerts that are open now (a snooze that ran out counts as open), newest first."""
-    from api.routes.alerts import effective
-
     now = now or utc_now()
-    alerts = [effective(a, now) for a in deps.store().alerts()]
+    alerts = [effective_alert(a, now) for a in deps.store().alerts()]
     return sorted((a for a in alerts if a.status == "open"), key=lambda a: (a.created_at, a.id), reverse=True)
 
 

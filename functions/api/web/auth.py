@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hmac
-import os
 from typing import Any
 
-from spendwatch.platform import resources
-
-from api.errors import proxy_error
+from api import deps
+from api.web.errors import proxy_error
 
 PUBLIC_PATHS = frozenset({"/health"})
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="spendwatch"'}
@@ -31,11 +29,11 @@ def check(event: dict[str, Any]) -> dict[str, Any] | None:
     """None when the caller may proceed, else the 401 response to send."""
     if event.get("path") in PUBLIC_PATHS:
         return None
-    mode = os.environ.get(resources.ENV_API_AUTH, "bearer")
-    if mode == "gateway":
+    settings = deps.settings()
+    if settings.auth == "gateway":
         # API Gateway has already enforced IAM or an API key on every non-public method.
         return None
-    expected = os.environ.get(resources.ENV_API_TOKEN, "")
+    expected = settings.token.get_secret_value() if settings.token else ""
     presented = _presented_token(event)
     if presented is None:
         return proxy_error(401, "unauthorized", "missing bearer token", _CHALLENGE)

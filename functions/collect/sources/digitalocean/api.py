@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from collect.sources.base import SourceError
-from collect.sources.do_transport import PauseBudgetError
+from collect.sources.digitalocean.transport import PauseBudgetError
 
 PER_PAGE = 200  # the API's maximum: fewest requests
 MAX_PAGES = 500  # a guard against a server that keeps answering "next"

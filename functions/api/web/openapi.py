@@ -4,14 +4,11 @@ responses every route shares, and how callers authenticate)."""
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from spendwatch.platform import resources
-
-from api.auth import PUBLIC_PATHS
-from api.errors import ErrorResponse
+from api.web.auth import PUBLIC_PATHS
+from api.web.errors import ErrorResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -79,7 +76,7 @@ def _shared_for(path: str, method: str, operation: dict[str, Any]) -> dict[str, 
     """Status -> shared response for what this operation can answer besides its own responses."""
     parameters = operation.get("parameters") or []
     shared = {"429": "Throttled"}
-    if method == "get":  # every successful GET carries an ETag (api.caching)
+    if method == "get":  # every successful GET carries an ETag (api.web.caching)
         shared["304"] = "NotModified"
     if parameters:
         shared["400"] = "InvalidParameter"
@@ -130,11 +127,11 @@ def _drop_unused(schemas: dict[str, Any], document: dict[str, Any]) -> None:
 
 def document(app: APIGatewayRestResolver, title: str, version: str) -> str:
     """The complete document as JSON, for the authentication this function runs with."""
-    mode = os.environ.get(resources.ENV_API_AUTH, "bearer")
+    from api import deps
+
+    mode = deps.settings().auth
     gateway_auth = "iam"
     if mode == "gateway":
-        from api import deps
-
         gateway_auth = deps.config().api.auth
     return _rendered(app, title, version, mode, gateway_auth)
 

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from spendwatch.domain.alerts import SEVERITY_RANK
+from spendwatch.domain.alerts import SEVERITY_RANK, describe_scope
 from spendwatch.domain.money import ZERO, format_money
 
-from api import overview, trend_chart
+from api.views import overview, trend_chart
 
 if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert
@@ -190,16 +190,6 @@ def _breakdown(key: str, title: str, noun: str, totals: dict[str, Decimal], curr
     return head + _table(columns, table_rows, ["Total", "", format_money(total), ""]) + "</section>"
 
 
-def _scope(scope: dict[str, Any]) -> str:
-    parts: list[str] = []
-    for key, value in sorted(scope.items()):
-        if isinstance(value, dict):
-            parts.extend(f"tag {tag} = {tag_value}" for tag, tag_value in sorted(value.items()))
-        else:
-            parts.append(f"{key} = {value}")
-    return ", ".join(parts) or "all costs"
-
-
 def _budgets(budgets: list[tuple[StoredBudget, BudgetStatus]], default_currency: str) -> str:
     head = '<section class="card" id="budgets"><h2>Budgets, current period</h2>'
     if not budgets:
@@ -212,7 +202,7 @@ def _budgets(budgets: list[tuple[StoredBudget, BudgetStatus]], default_currency:
         css = "over" if used >= 100 else "warn" if used >= WARN_UTILISATION else ""
         rows.append(
             [
-                f'{escape(budget.name)}<div class="note">{escape(_scope(budget.scope))}</div>',
+                f'{escape(budget.name)}<div class="note">{escape(describe_scope(budget.scope))}</div>',
                 f'{escape(status.period)}<div class="note">{status.start} to {status.end}</div>',
                 f"{escape(status.spent)} {escape(currency)}",
                 _money(budget.amount, currency),

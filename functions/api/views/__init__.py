@@ -1,0 +1,1 @@
+"""What is rendered from the data: the overview figures, the dashboard page and its trend chart."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every route: authentication, caching, errors, paging and the OpenAPI document."""
