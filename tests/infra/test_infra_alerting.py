@@ -12,6 +12,7 @@ from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 from spendwatch.domain.config import Config
 from spendwatch.platform import resources
+from spendwatch.store import table as store_table
 from spendwatch.store.table import STREAM_CONSUMERS, StreamConsumer
 
 from infra import bundling
@@ -88,7 +89,7 @@ def test_one_mapping_per_consumer(synth: Synthesised) -> None:
 
 def test_a_consumer_without_a_function_fails_the_synth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     extra = StreamConsumer(function="alert-unknown", item_types=("x",))
-    monkeypatch.setattr(resources, "STREAM_CONSUMERS", (*STREAM_CONSUMERS, extra))
+    monkeypatch.setattr(store_table, "STREAM_CONSUMERS", (*STREAM_CONSUMERS, extra))
     stack = cdk.Stack(cdk.App(context=feature_flags()), "S")
     layer = lambda_.LayerVersion(stack, "L", code=lambda_.Code.from_asset(str(tmp_path)))
     with pytest.raises(KeyError, match="alert-unknown"):
@@ -121,8 +122,8 @@ def test_alert_functions_settings_and_environment(synth: Synthesised, name: str,
 
 def test_both_functions_come_from_the_alert_asset(synth: Synthesised) -> None:
     asset = synth.build_dir / "functions" / "alert"
-    assert (asset / "alert" / "evaluate.py").is_file()
-    assert (asset / "alert" / "deliver.py").is_file()
+    assert (asset / "alert" / "evaluate" / "handler.py").is_file()
+    assert (asset / "alert" / "deliver" / "handler.py").is_file()
     assert (asset / "spendwatch.toml").read_text(encoding="utf-8") == synth.config_text
     codes = {
         json.dumps(synth.resources("AWS::Lambda::Function")[_function_id(synth, name)]["Properties"]["Code"])
@@ -132,7 +133,7 @@ def test_both_functions_come_from_the_alert_asset(synth: Synthesised) -> None:
 
 
 def test_an_asset_needs_the_module_of_each_of_its_handlers() -> None:
-    assert bundling.entry_modules("alert") == ["alert/evaluate.py", "alert/deliver.py"]
+    assert bundling.entry_modules("alert") == ["alert/evaluate/handler.py", "alert/deliver/handler.py"]
     assert bundling.entry_modules("collect") == ["collect/handler.py"]
     assert bundling.entry_modules("report") == ["report/handler.py"]  # not defined yet: the convention
 

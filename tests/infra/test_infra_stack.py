@@ -294,7 +294,7 @@ def test_function_asset_holds_its_package_and_the_config(synth: Synthesised) -> 
 def test_layer_without_dependencies_holds_only_the_package(synth: Synthesised) -> None:
     python_dir = synth.build_dir / "layer" / "common" / "python"
     assert [p.name for p in python_dir.iterdir()] == ["spendwatch"]
-    assert (python_dir / "spendwatch" / "config.py").is_file()
+    assert (python_dir / "spendwatch" / "domain" / "config.py").is_file()
 
 
 # --- checks --------------------------------------------------------------------------------------------------
