@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from decimal import Decimal
@@ -236,11 +235,6 @@ class Config(BaseModel):
         return [s for s in self.sources if s.enabled]
 
 
-def default_config_path() -> Path:
-    """``SPENDWATCH_CONFIG`` if set, else ``spendwatch.toml`` in the working directory."""
-    return Path(os.environ.get("SPENDWATCH_CONFIG") or "spendwatch.toml")
-
-
 def parse_config(text: str, origin: str = "spendwatch.toml") -> Config:
     """Validate TOML text into a Config, with every problem in one readable ConfigError."""
     try:
@@ -254,9 +248,9 @@ def parse_config(text: str, origin: str = "spendwatch.toml") -> Config:
         raise ConfigError(f"{origin}: {problems}") from exc
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a config file (default: :func:`default_config_path`)."""
-    file = Path(path) if path else default_config_path()
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file (the functions' settings say which: ``SPENDWATCH_CONFIG``)."""
+    file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
