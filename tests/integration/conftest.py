@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import boto3
 import pytest
@@ -18,6 +19,8 @@ from spendwatch.platform import aws, resources
 from spendwatch.store import Store
 from spendwatch.store import table as store_table
 
+from spendwatch_local.apigateway.events import HttpRequest, build_event
+from spendwatch_local.lambdas import shapes
 from tests.conftest import FOCUS_SAMPLE
 
 TABLE = "spendwatch-test"
@@ -25,17 +28,9 @@ BUCKET = "spendwatch-test-data"
 TOKEN = "test-token-not-a-secret"
 
 
-class LambdaContext:
-    """The attributes powertools reads from a Lambda context."""
-
-    function_name = "test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req-1"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 30_000
+def LambdaContext() -> shapes.LambdaContext:
+    """The local runtime's Lambda context, for a function called "test"."""
+    return shapes.LambdaContext("test", "us-east-1", timeout_seconds=30.0, memory_limit_in_mb=256)
 
 
 @contextmanager
@@ -114,17 +109,9 @@ def write_config(env: dict[str, Any], text: str) -> Path:
 
 def scheduled_event(source: str, **detail: str) -> dict[str, Any]:
     """A real EventBridge Scheduled Event as the schedule's input transformer delivers it."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-11-24T08:00:00Z",
-        "region": "us-east-1",
-        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/spendwatch-collect-{source}"],
-        "detail": {"source": source, **detail},
-    }
+    event = shapes.scheduled_event(source, datetime(2026, 11, 24, 8, 0, tzinfo=UTC), "us-east-1")
+    event["detail"].update(detail)
+    return event
 
 
 Query = dict[str, str] | dict[str, str | list[str]]
@@ -137,26 +124,13 @@ def api_event(
     method: str = "GET",
     body: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    """An API Gateway REST proxy event, as the local gateway builds it from an HTTP request."""
+    headers = [("Authorization", f"Bearer {token}")] if token else []
     if body is not None:
-        headers["Content-Type"] = "application/json"
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": {k: v if isinstance(v, str) else v[-1] for k, v in query.items()} if query else None,
-        "multiValueQueryStringParameters": (
-            {k: [v] if isinstance(v, str) else list(v) for k, v in query.items()} if query else None
-        ),
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "test", "httpMethod": method, "path": path},
-        "body": body,
-        "isBase64Encoded": False,
-    }
+        headers.append(("Content-Type", "application/json"))
+    target = quote(path) + (f"?{urlencode(query, doseq=True)}" if query else "")
+    request = HttpRequest(method, target, headers, (body or "").encode(), "127.0.0.1")
+    return build_event(request)
 
 
 def call_api(
