@@ -11,6 +11,7 @@ BENCHES = (
     "provider_requests",
     "forecast_accuracy",
     "detection_quality",
+    "real_data",
     "alert_pipeline",
     "api_latency",
     "stop_time",
