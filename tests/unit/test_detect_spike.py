@@ -73,6 +73,28 @@ def test_a_level_shift_alerts_on_its_first_day_only() -> None:
     assert "no new jump" in later.reason
 
 
+def test_a_rise_after_a_single_extreme_day_is_still_a_spike() -> None:
+    # One extreme day (ten times the usual) must not raise the recent level for a week: a runaway job five
+    # days later at 2.5 times the usual is alerted, as it would be without the extreme day before it.
+    amounts = [*flat("100", 35), Decimal("1000.00"), *flat("100", 4), Decimal("250.00")]
+
+    results = run(amounts)
+
+    assert results[-1].day == START + timedelta(days=40)
+    assert results[-1].is_spike
+    assert results[-1].reference is not None and results[-1].reference < Decimal("150")
+    assert results[34].is_spike  # the extreme day was alerted in its own right
+
+
+def test_a_rise_that_goes_on_still_moves_the_level() -> None:
+    # Two raised days in a row are a level, not an outlier: the third day at that level is not alerted again.
+    amounts = [*flat("100", 35), Decimal("250.00"), Decimal("250.00"), Decimal("250.00")]
+
+    spikes = [r.day for r in run(amounts) if r.is_spike]
+
+    assert spikes == [START + timedelta(days=35)]
+
+
 def test_a_burst_alerts_on_its_first_day_and_again_only_if_it_grows() -> None:
     amounts = [*flat("100", 30), Decimal(300), Decimal(310), Decimal(305), Decimal(900), *flat("100", 10)]
 

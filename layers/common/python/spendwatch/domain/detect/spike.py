@@ -127,6 +127,11 @@ class _Days:
                 changes.append(_relative(now, before))
         return _spread(changes)
 
+    def raised(self, day: date, config: SpikeConfig) -> bool:
+        """Whether ``day`` stood materially above its own weekday baseline."""
+        found = self.baseline(day, config.weeks) if day >= self.first else None
+        return found is not None and _departs(self.amount(day) - found[0], found[0], config)
+
     def recent(self, day: date, expected: Decimal, config: SpikeConfig) -> tuple[Decimal, Decimal]:
         """The recent level, high and low: ``expected`` moved by the largest excess over baseline of recent days."""
         # Each day's excess counts in money and as a ratio of its own baseline, whichever moves further, so that a
@@ -141,8 +146,19 @@ class _Days:
             moves = [self.amount(past) - base]
             if base > 0:
                 moves.append((self.amount(past) - base) / base * expected)
-            high, low = max(high, expected + max(moves)), min(low, expected + min(moves))
+            low = min(low, expected + min(moves))
+            # A single raised day between two ordinary ones (a runaway job, an extreme export) is not a level: it
+            # would hide every later rise smaller than itself for a week. A rise that goes on (the day after it is
+            # raised too, today included) moves the level, so the second day of a shift is not alerted again.
+            if not self._isolated(past, config):
+                high = max(high, expected + max(moves))
         return high, low
+
+    def _isolated(self, past: date, config: SpikeConfig) -> bool:
+        """``past`` raised while the days either side of it (the judged day among them) are not."""
+        if not self.raised(past, config):
+            return False
+        return not self.raised(past + DAY, config) and not self.raised(past - DAY, config)
 
 
 def _spread(changes: list[float]) -> float:
