@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -304,3 +305,24 @@ def test_amounts_must_be_decimals() -> None:
 def test_period_must_not_end_before_it_starts() -> None:
     with pytest.raises(ForecastError):
         projected_period_spend(build(noisy(30)), date(2024, 2, 1), date(2024, 1, 31), date(2024, 1, 31))
+
+
+def test_sum_intervals_widen_for_overlapping_errors_and_one_day_does_not() -> None:
+    # 150 origins' 30-day sums share most of their days: about five independent errors, so the empirical
+    # quantile is widened as a t with four degrees of freedom widens a normal one (~15 %); one day ahead, ~0.
+    from spendwatch.domain.forecast.intervals import Uncertainty, student_t
+
+    series = daily_series(build(noisy(400)), START + timedelta(days=399))
+    model = make_model(series, "robust_ets", None)
+    uncertainty = Uncertainty(series, model, 30)
+    factor = uncertainty._overlap_factor(0.8)[0]
+    z = student_t(0.9, 1e9)
+
+    assert factor[0] == pytest.approx(student_t(0.9, 149.0) / z)
+    assert factor[0] < 1.01
+    assert factor[29] == pytest.approx(student_t(0.9, 4.0) / z)
+    assert 1.1 < factor[29] < 1.2
+    assert all(later >= earlier for earlier, later in itertools.pairwise(factor))
+    # The widening is applied to the sums' distances, not to single days.
+    sums, daily = uncertainty.sums(0.8), uncertainty.daily(0.8)
+    assert sums.up[0, 0] == pytest.approx(daily.up[0, 0] * factor[0])
