@@ -92,6 +92,20 @@ def test_shift_down_to_zero_when_a_service_stops() -> None:
     assert all(p.lower >= 0 for p in result.points)
 
 
+def test_a_level_drop_shrinks_the_weekly_rhythm_instead_of_forecasting_zero_days() -> None:
+    # Weekdays 100, weekends 30 for four months, then the whole bill falls by 80 %: the weekly profile learnt at
+    # the old level (weekends 60 below it) must not push the new level's weekends to exactly zero.
+    before = noisy(120, weekend=0.3)
+    sudden = before + [v * 0.2 for v in noisy(21, weekend=0.3, seed=3)]
+    # The same fall spread over two weeks is no level shift for the filter: the level crawls down instead.
+    ramp = [v * (1 - 0.8 * min(n, 14) / 14) for n, v in enumerate(noisy(28, weekend=0.3, seed=4))]
+    for values in (sudden, before + ramp):
+        result = forecast(build(values), after(build(values)), 30)
+        assert all(p.amount > 0 for p in result.points)
+        assert mean_amount(result.points, weekend=True) < mean_amount(result.points, weekend=False)
+        assert mean_amount(result.points, weekend=False) < 45
+
+
 def test_weekday_only_spend_forecasts_zero_weekends_never_negative() -> None:
     series = build(noisy(84, weekend=0.0))
     result = forecast(series, after(series), 30)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 WEEK = 7
 # Months of first-of-month charges the recurring fee is the median of.
 RECURRING_MONTHS = 3
+# The level a weekly profile was learnt at: the median level over this many days (see RobustEts._season_scale).
+PROFILE_DAYS = 28
 
 
 class Model(Protocol):
@@ -143,6 +145,7 @@ class RobustEts:
         self.fees = np.array(trace.fees, dtype=np.float64)
         seasons = np.array(trace.seasons, dtype=np.float64).reshape(len(y), WEEK)
         self.seasons = seasons - np.array(trace.offsets, dtype=np.float64).reshape(-1, 1)
+        self._scale: FloatArray | None = None
 
     def _smooth(self, y: list[float], start: int, state: tuple[float, list[float], float], trace: _Trace) -> None:
         """The robust recursion from day ``start``; plain floats in a loop beat NumPy on scalars several times over.
@@ -180,8 +183,15 @@ class RobustEts:
             if run >= p.shift_run:
                 # A level shift: jump to the median of the shifted days instead of crawling toward them.
                 gaps = sorted(v - (season[s] - offset) - level for v, s in recent)
+                before = level
                 level += gaps[len(gaps) // 2]
                 trend, run = 0.0, 0
+                if before > 0 and level > 0:
+                    # The weekly rhythm scales with the level: a profile learnt at five times the new level would
+                    # push quiet weekdays below zero (forecast as exactly 0) and the busy ones above the data.
+                    ratio = level / before
+                    season = [(term - offset) * ratio for term in season]
+                    offset = 0.0
             trace.keep(level, trend, season, offset, fee)
 
     def _warm(self, y: list[float], t: int) -> tuple[float, list[float]]:
@@ -202,13 +212,32 @@ class RobustEts:
         overall = sum(means) / WEEK
         return sum(days[-WEEK:]) / WEEK, [m - overall for m in means]
 
+    def _season_scale(self) -> FloatArray:
+        """Per day, how much of the weekly profile still holds: the level now over the level it was learnt at.
+
+        The profile is additive and learnt over weeks; when the level falls well below where it was (a service
+        scaled down, a price cut), the profile is shrunk in proportion, so a weekday that was 500 below a level
+        of 1,500 is not forecast 500 below a level of 400 (that is, at zero). It is never enlarged.
+        """
+        if self._scale is None:
+            levels = self.levels
+            if levels.size >= PROFILE_DAYS:
+                windows = np.lib.stride_tricks.sliding_window_view(levels, PROFILE_DAYS)
+                learnt = np.concatenate((np.full(PROFILE_DAYS - 1, np.nan), np.median(windows, axis=1)))
+            else:
+                learnt = np.full(levels.size, np.nan)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where((learnt > 0) & (levels > 0), levels / learnt, 1.0)
+            self._scale = np.clip(np.nan_to_num(ratio, nan=1.0), 0.0, 1.0)
+        return self._scale
+
     def forecasts(self, origins: IntArray, horizon: int) -> FloatArray:
         """Level plus damped trend plus the weekday's seasonal term, from each origin's state."""
         steps = np.arange(1, horizon + 1)
         damped = np.cumsum(self.params.phi ** steps.astype(np.float64))
         # The weekly terms repeat: pick the coming week's seven once, then tile them over the horizon.
         slots = (self.phase + origins[:, None] + np.arange(1, WEEK + 1)[None, :]) % WEEK
-        week = self.seasons[origins[:, None], slots]
+        week = self.seasons[origins[:, None], slots] * self._season_scale()[origins, None]
         season = np.tile(week, (1, -(-horizon // WEEK)))[:, :horizon]
         matrix = self.levels[origins, None] + damped[None, :] * self.trends[origins, None] + season
         if self.fees.any():
