@@ -190,6 +190,31 @@ def detection_scores(suite: Sequence[RealSeries]) -> DetectionScores:
     return scores
 
 
+def short_history(suite: Sequence[RealSeries]) -> tuple[int, int, int, int]:
+    """New scopes: the first day 10x (a setup charge), then a 2.5x day on day 8 (short-history mode, < 14 days).
+
+    Returns rises flagged, rises tried, and false alerts over the untouched days 3 to 13 of the same scopes
+    (first day 10x, nothing else) with the number of such days judged.
+    """
+    found = tried = false = judged = 0
+    for series in suite:
+        for start in range(0, len(series.values) - 14, 30):
+            window = list(series.values[start : start + 14])
+            if min(window) <= 0:
+                continue
+            window[0] *= 10
+            points = [
+                (series.start + timedelta(days=start + n), Decimal(str(round(v, 2)))) for n, v in enumerate(window)
+            ]
+            for n in range(3, 14):
+                judged += 1
+                false += detect_spike(points[: n + 1]).is_spike
+            risen = [*points[:8], (points[8][0], points[8][1] * Decimal("2.5"))]
+            tried += 1
+            found += detect_spike(risen).is_spike
+    return found, tried, false, judged
+
+
 def print_detection(name: Split, scores: DetectionScores) -> None:
     """One split's detection figures."""
     every = [flag for flags in scores.found.values() for flag in flags]
@@ -246,6 +271,11 @@ def main() -> None:
     print("real daily series: spike detection on injected cost incidents")
     for name in ("tune", "report"):
         print_detection(name, detection_scores(split(name)))
+    found, tried, false, judged = short_history(split("tune") + split("report"))
+    print(
+        f"  new scopes (< 14 days), a 2.5x day after a 10x first day: {found} of {tried} flagged; "
+        f"false alerts on their other days: {false} of {judged}"
+    )
 
 
 if __name__ == "__main__":

@@ -180,6 +180,20 @@ def test_short_history_uses_the_jump_over_the_highest_day_so_far() -> None:
     assert not detect_spike(series([Decimal(100), Decimal(104), Decimal(98), Decimal(110)])).is_spike
 
 
+def test_a_high_first_day_does_not_hide_rises_in_the_first_two_weeks() -> None:
+    # A new scope whose first day carries a setup charge (ten times the usual): a day at 2.5 times the usual a
+    # week later is still a jump over the highest usual day so far.
+    amounts = [Decimal(1000), *flat("100", 7), Decimal(250)]
+
+    result = detect_spike(series(amounts))
+
+    assert result.history_days < 14
+    assert result.is_spike
+    assert result.reference is not None and result.reference < Decimal(110)
+    # The usual days themselves are not spikes against it.
+    assert not any(r.is_spike for r in run([Decimal(1000), *flat("100", 12)])[2:])
+
+
 def test_absent_days_inside_the_series_cost_nothing_and_later_points_are_ignored() -> None:
     points = series(flat("100", 40))
     del points[20:23]

@@ -27,6 +27,9 @@ HUNDRED = Decimal(100)
 # measured on differences of two days, each carrying the noise once.
 MAD_TO_SIGMA = 1.4826 / math.sqrt(2)
 PCT = Decimal("0.1")
+# In the first two weeks, a day more than this many times the median day (and far out by the quartiles) is an
+# outlier that the next days' jumps are not measured against.
+OUTLIER_RATIO = Decimal(4)
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,7 @@ def _short(days: _Days, day: date, actual: Decimal, history: int, config: SpikeC
     used = tuple(day - DAY * back for back in range(history, 0, -1))
     amounts = [days.amount(d) for d in used]
     expected = statistics.median(amounts)
-    high, low = max(amounts), min(amounts)
+    high, low = _highest_usual(amounts), min(amounts)
     noise = _spread([_relative(now, before) for before, now in itertools.pairwise(amounts)])
     basis = f"median of the last {history} days"
     base = SpikeResult(day, actual, expected, high, history, baseline_days=used)
@@ -308,6 +311,22 @@ def _short(days: _Days, day: date, actual: Decimal, history: int, config: SpikeC
         return _alert(replace(base, reference=low), basis, is_spike=False, methods=("day_over_day",), severity="info")
     why = "no jump over the highest day so far" if actual <= high else _why_not((), actual - high, config)
     return _quiet(base, (), why)
+
+
+def _highest_usual(amounts: list[Decimal]) -> Decimal:
+    """The highest day so far, leaving out days far beyond the rest (a first-day setup charge, say).
+
+    Far beyond is both past Tukey's far-out fence (three interquartile ranges above the upper quartile, read
+    once there are four days) and more than ``OUTLIER_RATIO`` times the median day: otherwise one such day would
+    hide every rise smaller than itself until the weekday baseline takes over after two weeks, while a busy
+    weekday of an ordinary weekly rhythm stays the day to beat.
+    """
+    median = statistics.median(amounts)
+    if len(amounts) < 4 or median <= 0:
+        return max(amounts)
+    lower, _, upper = statistics.quantiles(amounts, n=4)
+    fence = max(upper + 3 * (upper - lower), OUTLIER_RATIO * median)
+    return max((a for a in amounts if a <= fence), default=max(amounts))
 
 
 def _why_not(fired: tuple[Method, ...], delta: Decimal, config: SpikeConfig) -> str:
