@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -122,10 +122,10 @@ def export_page(
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns(fmt))
     rows = 0
-    resume: str | None = None
+    resume: Callable[[], str] | None = None
     for record, token in store.charges_in_order(partitions(store, start, end, where), next_token):
         if rows >= limit or out.tell() >= MAX_BYTES or (resume is not None and time.monotonic() > deadline):
-            return Page(out.getvalue(), rows, resume)
+            return Page(out.getvalue(), rows, resume() if resume else None)
         resume = token
         if where and not matches(dimension_values(record), where):
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,8 +33,8 @@ class Charges(DailyTotals, Protocol):
 
     def charges_in_order(
         self, partitions: Sequence[tuple[str, str]], next_token: str | None = None
-    ) -> Iterator[tuple[dict[str, Any], str]]:
-        """The charges of (source, day) partitions in order, each with the token that resumes after it."""
+    ) -> Iterator[tuple[dict[str, Any], Callable[[], str]]]:
+        """The charges of (source, day) partitions in order, each with a call giving the token that resumes after it."""
         ...
 
 

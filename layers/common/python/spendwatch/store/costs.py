@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from spendwatch.domain.aggregates import months_between
@@ -57,8 +58,9 @@ class ChargeStore(Table):
 
     def charges_in_order(
         self, partitions: Sequence[tuple[str, str]], next_token: str | None = None
-    ) -> Iterator[tuple[dict[str, Any], str]]:
-        """The charges of (source, day) partitions in the given order, each with the token that resumes after it.
+    ) -> Iterator[tuple[dict[str, Any], Callable[[], str]]]:
+        """The charges of (source, day) partitions in the given order, each with how to get the token that resumes
+        after it (encoded only when called: a page needs one token, not one per charge).
 
         ``next_token`` (a token this method returned) resumes the walk; one from elsewhere raises
         :class:`~spendwatch.store.keys.InvalidTokenError`.
@@ -71,7 +73,7 @@ class ChargeStore(Table):
             start = after if after is not None and after[PK]["S"] == pk else None
             for record in self.query(pk, after=start):
                 resume = {PK: {"S": record[PK]}, SK: {"S": record[SK]}}
-                yield strip_keys(record), encode_token(resume)
+                yield strip_keys(record), partial(encode_token, resume)
 
     def usage(self, source: str, start: date, end: date) -> Iterator[dict[str, Any]]:
         """A source's usage records for days in [start, end]; one query per month touched."""
