@@ -3,10 +3,11 @@ recent daily totals for spike detection, and the freshest data any source delive
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache, partial
 from typing import Any
 
 from spendwatch.domain.aggregates import PeriodTotals
@@ -92,7 +93,8 @@ class Inputs:
     config: Config
     now: datetime
     changes: Changes
-    data_through: datetime | None = None
+    # The freshest data any source delivered: read on first use (only an evaluation that raises alerts needs it).
+    data_through: Callable[[], datetime | None] = field(default=lambda: None)
     budgets: list[BudgetPeriod] = field(default_factory=list)
     open_alerts: list[Alert] = field(default_factory=list)
     judged_days: list[date] = field(default_factory=list)
@@ -109,7 +111,7 @@ def data_through(store: Store, also: Iterable[CollectionRun] = ()) -> datetime |
 
 def read_for_changes(store: Store, config: Config, now: datetime, changes: Changes, forecast: bool = True) -> Inputs:
     """Read what evaluating a batch's changes needs (budgets only when days or budgets changed, and so on)."""
-    inputs = Inputs(config, now, changes, data_through(store, changes.succeeded_runs))
+    inputs = Inputs(config, now, changes, cache(partial(data_through, store, tuple(changes.succeeded_runs))))
     spend = ScopeSpend(store)
     if changes.affected_days or changes.budgets_changed:
         inputs.budgets = [budget_period(spend, stored, config, now, forecast) for stored in all_budgets(config, store)]
@@ -148,7 +150,7 @@ def budget_period(
 
 def read_for_schedule(store: Store, config: Config, now: datetime) -> Inputs:
     """Read what the hourly staleness check needs: each source's newest successful run."""
-    inputs = Inputs(config, now, Changes(), data_through(store))
+    inputs = Inputs(config, now, Changes(), cache(partial(data_through, store)))
     runs, _ = store.list_runs(200)
     for run in runs:  # newest first: keep each source's newest successful run
         if run.status in ("succeeded", "partial") and run.source not in inputs.latest_runs:

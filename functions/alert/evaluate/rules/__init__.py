@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,13 +15,14 @@ class Stamp:
     """What every alert of one evaluation shares: when it was raised and how fresh the data behind it is."""
 
     now: datetime
-    data_through: datetime | None
+    data_through: Callable[[], datetime | None]  # read once, when the first alert needs it
 
     def alert(self, **fields: Any) -> Alert:
         """An Alert with its deterministic id, timestamps and data freshness filled in."""
         fields.setdefault("scope", {})
         fields.setdefault("level", "")
-        fields.setdefault("data_through", self.data_through)
+        if "data_through" not in fields:
+            fields["data_through"] = self.data_through()
         return Alert(
             id=alert_id(fields["rule"], fields["scope"], fields["period"], fields["level"]),
             created_at=self.now,
