@@ -117,6 +117,7 @@ class Uncertainty:
         self.count = self.valid.sum(axis=2)
         self._sorted: dict[str, FloatArray] = {}
         self._bands: dict[tuple[str, float], Bands] = {}
+        self._factors: dict[float, FloatArray] = {}
 
     def _prior_inputs(self, values: FloatArray, origins: IntArray) -> None:
         """Per end: sum of squared one-step errors, their number, and the recent scale of the series."""
@@ -175,8 +176,7 @@ class Uncertainty:
 
     def _overlap_factor(self, level: float) -> FloatArray:
         """Per end and horizon: how much wider few independent sums make the interval (1 where errors ran out)."""
-        key = ("overlap", level)
-        if key not in self._bands:
+        if level not in self._factors:
             p = (1.0 + level) / 2.0
             z = student_t(p, 1e9)
             days = np.arange(1, self.horizon + 1, dtype=np.float64)
@@ -188,8 +188,8 @@ class Uncertainty:
             values, where = np.unique(df, return_inverse=True)
             factor = np.array([student_t(p, float(d)) / z for d in values.tolist()])[where].reshape(df.shape)
             factor[counts == 0] = 1.0
-            self._bands[key] = Bands(factor, factor)
-        return self._bands[key].down
+            self._factors[level] = factor
+        return self._factors[level]
 
     def _spread(self, kind: str, variance: FloatArray, level_error: FloatArray, level: float) -> Bands:
         key = (kind, level)
