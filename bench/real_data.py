@@ -26,6 +26,8 @@ FIRST_ORIGIN = 60
 EVERY = 14
 MONTH_END_DAY = 10
 INCIDENT_EVERY = 21
+# Longer sums whose 80 % interval coverage is reported too (cuts where the series reaches that far).
+LONGER = (60, 90)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class ForecastScores:
     month_end: list[float] = field(default_factory=list)
     month_end_inside: list[bool] = field(default_factory=list)
     claimed: list[float] = field(default_factory=list)
+    longer_inside: dict[int, list[bool]] = field(default_factory=lambda: {days: [] for days in LONGER})
 
 
 def _error(predicted: float, actual: float) -> float:
@@ -60,6 +63,12 @@ def _window_cut(series: RealSeries, origin: int, scores: ForecastScores) -> None
     week = values[origin - 7 : origin]
     scores.naive.append(_error(sum(week[k % 7] for k in range(HORIZON)), actual))
     scores.run_rate.append(_error(sum(values[origin - 14 : origin]) / 14 * HORIZON, actual))
+    for days in LONGER:
+        if origin + days <= len(values):
+            longer = projection.window(1, days, LEVEL)
+            total = sum(values[origin : origin + days])
+            inside = float(longer.point) - longer.down <= total <= float(longer.point) + longer.up
+            scores.longer_inside[days].append(inside)
     daily = projection.forecast(HORIZON, LEVEL, accuracy=False).points
     for n, day in enumerate(daily[:HORIZON]):
         scores.daily_inside.append(float(day.lower) <= values[origin + n] <= float(day.upper))
@@ -124,6 +133,10 @@ def print_forecasts(name: Split, scores: ForecastScores) -> None:
         f"    80% intervals, achieved coverage: 30-day total {_share(scores.total_inside):.1%}, "
         f"daily points {_share(scores.daily_inside):.1%}, month end {_share(scores.month_end_inside):.1%}"
     )
+    longer = ", ".join(
+        f"{days}-day total {_share(flags):.1%} ({len(flags)} cuts)" for days, flags in scores.longer_inside.items()
+    )
+    print(f"    80% intervals of longer sums, achieved coverage: {longer}")
     claimed = statistics.mean(scores.claimed) if scores.claimed else float("nan")
     print(
         f"    month end from day {MONTH_END_DAY}: median error {statistics.median(scores.month_end):.2%}; "

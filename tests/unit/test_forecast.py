@@ -340,3 +340,22 @@ def test_sum_intervals_widen_for_overlapping_errors_and_one_day_does_not() -> No
     # The widening is applied to the sums' distances, not to single days.
     sums, daily = uncertainty.sums(0.8), uncertainty.daily(0.8)
     assert sums.up[0, 0] == pytest.approx(daily.up[0, 0] * factor[0])
+
+
+def test_long_sums_are_never_narrower_than_a_week_grown_along_the_shape() -> None:
+    # A quarter's sum from 150 origins rests on under two independent errors: its width is at least the week's
+    # sum grown along the analytic shape. Sums up to a month (five or more independent errors) keep their own.
+    from spendwatch.domain.forecast.intervals import ANCHOR, Uncertainty
+
+    series = daily_series(build(noisy(500)), START + timedelta(days=499))
+    uncertainty = Uncertainty(series, make_model(series, "robust_ets", None), 120)
+    sums = uncertainty.sums(0.8)
+    shape = np.cumsum(np.cumsum(uncertainty.psi) ** 2)
+    factor = uncertainty._overlap_factor(0.8)[0]
+    empirical = uncertainty._spread("sums", shape, np.arange(1, 121, dtype=np.float64) ** 2, 0.8)
+    for band, raw in ((sums.up[0], empirical.up[0]), (sums.down[0], empirical.down[0])):
+        grown = band[ANCHOR - 1] * np.sqrt(shape / shape[ANCHOR - 1])
+        assert np.all(band[30:] >= grown[30:] - 1e-9)
+        assert band[29] == pytest.approx(raw[29] * factor[29])
+        # On this series the floor binds for the longest sums: without it they would be narrower.
+        assert band[89] > raw[89] * factor[89]

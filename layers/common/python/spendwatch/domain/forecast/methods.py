@@ -83,7 +83,10 @@ class EtsParams:
 
     alpha: float = 0.1
     beta: float = 0.002
-    gamma: float = 0.10
+    # 0.20 rather than 0.10: the smallest weight at which the weekly profile follows real series well enough to
+    # beat repeating the last week in most cuts of the real tune split (52 % -> 55 %; synthetic month end 2.18 %
+    # -> 2.16 %).
+    gamma: float = 0.20
     phi: float = 0.95
     clip: float = 3.0
     shift_run: int = 3
