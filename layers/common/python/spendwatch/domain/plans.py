@@ -139,6 +139,7 @@ class Limit(_Table):
     metric: Metric
     limit: Quantity = Field(gt=0)
     basis: Basis = "level"
+    # The period a ``sum`` limit adds up over; a ``level`` limit reads the latest day and ignores it.
     period: PricingPeriod = "month"
     scope: UsageScope = Field(default_factory=UsageScope)
     thresholds: list[str] = Field(default_factory=lambda: list(DEFAULT_LIMIT_THRESHOLDS), max_length=20)
