@@ -10,7 +10,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from spendwatch.domain.plans import (
+    Allocation,
+    Limit,
+    RateCard,
+    UnitCost,
+    check_rate_cards,
+    check_unique_names,
+)
+from spendwatch.domain.scope import SCOPE_SCHEMA, check_scope
 
 SourceType = Literal["aws_ce", "digitalocean", "opencost", "vercel", "focus"]
 Period = Literal["day", "week", "month", "quarter", "year"]
@@ -24,15 +43,6 @@ _AMOUNT_SCHEMA = {
     "type": "string",
     "pattern": r"^(?:[1-9][0-9]{0,15}(?:\.[0-9]{1,2})?|0\.(?:0[1-9]|[1-9][0-9]?))$",
     "description": "A decimal string greater than zero, at most 2 decimal places",
-}
-_SCOPE_KEYS = ("provider", "service", "account", "region", "tenant")
-_SCOPE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        **{key: {"type": "string", "minLength": 1} for key in _SCOPE_KEYS},
-        "tag": {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": {"type": "string"}},
-    },
-    "additionalProperties": False,
 }
 _THRESHOLDS_SCHEMA = {
     "type": "array",
@@ -130,7 +140,7 @@ class Budget(BaseModel):
     ]
     period: Period = "month"
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    scope: Annotated[dict[str, Any], WithJsonSchema(_SCOPE_SCHEMA, mode="validation")] = Field(default_factory=dict)
+    scope: Annotated[dict[str, Any], WithJsonSchema(SCOPE_SCHEMA, mode="validation")] = Field(default_factory=dict)
     thresholds: Annotated[list[str], WithJsonSchema(_THRESHOLDS_SCHEMA, mode="validation")] = Field(
         default_factory=lambda: ["80%", "100%"]
     )
@@ -148,18 +158,7 @@ class Budget(BaseModel):
     @field_validator("scope")
     @classmethod
     def _scope(cls, scope: dict[str, Any]) -> dict[str, Any]:
-        allowed = {*_SCOPE_KEYS, "tag"}
-        unknown = set(scope) - allowed
-        if unknown:
-            raise ValueError(f"unknown scope keys {sorted(unknown)}; allowed: {sorted(allowed)}")
-        tag = scope.get("tag", {})
-        # DynamoDB has no empty attribute names, so an empty tag key could not be stored.
-        if not isinstance(tag, dict) or not all(isinstance(v, str) and k for k, v in tag.items()):
-            raise ValueError("scope.tag must be a table of tag key = value, keys not empty")
-        for key, value in scope.items():
-            if key != "tag" and (not isinstance(value, str) or not value):
-                raise ValueError(f"scope.{key} must be a non-empty string")
-        return scope
+        return check_scope(scope)
 
 
 class ApiSettings(BaseModel):
@@ -202,6 +201,10 @@ class Config(BaseModel):
     timezone: str = "UTC"
     sources: list[Source] = Field(default_factory=list)
     budgets: list[Budget] = Field(default_factory=list)
+    rate_cards: list[RateCard] = Field(default_factory=list)
+    limits: list[Limit] = Field(default_factory=list)
+    unit_costs: list[UnitCost] = Field(default_factory=list)
+    allocations: list[Allocation] = Field(default_factory=list)
     api: ApiSettings = Field(default_factory=ApiSettings)
     secrets: SecretNames = Field(default_factory=SecretNames)
 
@@ -213,6 +216,18 @@ class Config(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("rate_cards")
+    @classmethod
+    def _rate_cards(cls, cards: list[RateCard]) -> list[RateCard]:
+        check_rate_cards(cards)
+        return cards
+
+    @field_validator("limits", "unit_costs", "allocations")
+    @classmethod
+    def _unique_table_names(cls, rows: list[Limit] | list[UnitCost] | list[Allocation], info: ValidationInfo) -> Any:
+        check_unique_names(str(info.field_name), [row.name for row in rows])
+        return rows
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

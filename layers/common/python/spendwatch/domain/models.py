@@ -91,6 +91,9 @@ class CostItem(BaseModel):
     x_estimated: bool = False
     x_tenant: str = ""
     x_occurrence: int = Field(default=0, ge=0)
+    # Set on charges a rate card priced from usage: the card's name and the usage records' service.
+    x_rate_card: str = ""
+    x_usage_service: str = ""
 
     @field_validator("ChargePeriodStart", "ChargePeriodEnd", "x_collected_at")
     @classmethod
@@ -114,6 +117,9 @@ class CostItem(BaseModel):
         parts = [self.x_source, self.ChargePeriodStart.isoformat(), self.ChargePeriodEnd.isoformat()]
         parts += [str(getattr(self, name)) for name in COST_IDENTITY_FIELDS]
         parts.append(json.dumps(self.Tags, sort_keys=True, separators=(",", ":")))
+        if self.x_rate_card:
+            # One priced charge per card, tenant and day (not per usage service: re-pricing overwrites it).
+            parts += [self.x_rate_card, self.x_tenant]
         return parts
 
     @property
