@@ -80,6 +80,9 @@ class CollectionRunOut(BaseModel):
     requests: int
     data_through: datetime | None
     error: str | None
+    notes: list[str] = Field(
+        default_factory=list, description="What a person should know that is not an error (e.g. a rate card removed)"
+    )
 
 
 class CollectionsResponse(BaseModel):

@@ -65,6 +65,7 @@ def test_same_key_different_records_is_a_conflict(api: dict[str, Any]) -> None:
         (_batch("batch-0004"), "records"),
         (_batch("batch-0005", _record("-1")), "quantity"),
         (_batch("batch-0006", _record("lots")), "quantity"),
+        (_batch("batch-0016", _record("1" + "0" * 15)), "quantity"),
         (_batch("batch-0007", _record("1", day=(TODAY + timedelta(days=5)).isoformat())), "future"),
         (_batch("batch-0008", _record("1", metric="has spaces")), "metric"),
         (_batch("batch-0009", {**_record("1"), "colour": "red"}), "colour"),

@@ -38,3 +38,5 @@ class CollectionRun(BaseModel):
     requests: int = 0
     data_through: datetime | None = None
     error: str | None = None
+    # What a person should know about the run that is not an error (e.g. a rate card removed from the config).
+    notes: list[str] = Field(default_factory=list)

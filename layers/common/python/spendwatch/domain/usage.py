@@ -36,7 +36,12 @@ class UsageRecord(BaseModel):
     metric: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="e.g. storage_gb, emails_sent")]
     quantity: Annotated[
         Decimal,
-        Field(ge=0, max_digits=30, description="a decimal number (string or JSON number)"),
+        Field(
+            ge=0,
+            max_digits=30,
+            decimal_places=15,
+            description="a decimal number (string or JSON number): at most 15 digits before the point and 15 after",
+        ),
         # The document promises the string form, the one that keeps every digit.
         WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,15}(?:\.[0-9]{1,15})?$"}, mode="validation"),
     ]

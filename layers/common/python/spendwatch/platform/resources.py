@@ -24,6 +24,7 @@ FUNCTIONS = {
     "api": "api.handler.handler",
     "alert-evaluate": "alert.evaluate.handler.handler",
     "alert-deliver": "alert.deliver.handler.handler",
+    "price": "price.handler.handler",
 }
 
 

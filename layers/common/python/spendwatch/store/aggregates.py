@@ -12,8 +12,13 @@ from spendwatch.store.base import Table, to_item
 from spendwatch.store.keys import DAY_AGGREGATE, ITEM_TYPE, MONTH_AGGREGATE, PK, SK, day_agg_pk, month_agg_pk
 
 
-def aggregate_record(source: str, period: str, totals: PeriodTotals, now: str) -> dict[str, Any]:
-    """The stored form of a day's (``YYYY-MM-DD``) or a month's (``YYYY-MM``) totals of one source."""
+def aggregate_record(
+    source: str, period: str, totals: PeriodTotals, now: str, fingerprint: str | None = None
+) -> dict[str, Any]:
+    """The stored form of a day's (``YYYY-MM-DD``) or a month's (``YYYY-MM``) totals of one source.
+
+    ``fingerprint`` (priced days) is a digest of the charges behind the totals: the same charges, the same digest.
+    """
     daily = len(period) == 10
     return {
         PK: day_agg_pk(period[:7]) if daily else month_agg_pk(period[:4]),
@@ -25,6 +30,7 @@ def aggregate_record(source: str, period: str, totals: PeriodTotals, now: str) -
         "totals": totals.to_attr(),
         "cells": totals.cells_attr() or None,
         "updated_at": now,
+        "fingerprint": fingerprint,
     }
 
 
@@ -36,14 +42,17 @@ def aggregate_image(source: str, period: str, totals: PeriodTotals, now: str) ->
 class AggregateStore(Table):
     """Reads and writes of the aggregates."""
 
-    def replace_day_totals(self, source: str, days: dict[str, PeriodTotals]) -> None:
+    def replace_day_totals(
+        self, source: str, days: dict[str, PeriodTotals], fingerprints: dict[str, str] | None = None
+    ) -> None:
         """Overwrite a source's daily aggregates for the given days and recompute their months.
 
         Each touched month is read once (before writing) so its total is stored days with this run's
         days substituted; days and months then go out in the same batches.
         """
         now = utc_now().isoformat()
-        records = [aggregate_record(source, day, totals, now) for day, totals in days.items()]
+        marks = fingerprints or {}
+        records = [aggregate_record(source, day, totals, now, marks.get(day)) for day, totals in days.items()]
         for month in sorted({day[:7] for day in days}):
             stored = (
                 (record["period"], PeriodTotals.from_attr(record["totals"], int(record.get("items", 0))))
@@ -69,6 +78,13 @@ class AggregateStore(Table):
                 if first <= record["period"] <= last:
                     cells = record.get("cells", {}) if with_cells else None
                     yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"], cells=cells)
+
+    def day_fingerprints(self, month: str, prefix: str) -> dict[tuple[str, str], str | None]:
+        """(source, day) -> fingerprint of every daily aggregate in ``month`` whose source starts with ``prefix``."""
+        found: dict[tuple[str, str], str | None] = {}
+        for record in self.query(day_agg_pk(month), begins_with=prefix, attributes=("source", "period", "fingerprint")):
+            found[(str(record["source"]), str(record["period"]))] = record.get("fingerprint")
+        return found
 
     def month_totals(self, year: str) -> Iterator[tuple[str, str, PeriodTotals]]:
         """(source, month, totals) for every stored month of a year; one query."""

@@ -49,6 +49,13 @@ def usage_record(item: UsageItem) -> dict[str, Any]:
     return data
 
 
+def usage_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored usage record's fields as the usage model takes them (the stored day is the model's day)."""
+    from spendwatch.domain.models import UsageItem
+
+    return {name: value for name, value in record.items() if name in UsageItem.model_fields}
+
+
 class ChargeStore(Table):
     """Charges and usage as stored, without the table's own attributes."""
 
@@ -80,6 +87,14 @@ class ChargeStore(Table):
         low, high = start.isoformat(), f"{end.isoformat()}#~"
         for month in months_between(start, end):
             yield from (strip_keys(r) for r in self.query(usage_pk(source, month), between=(low, high)))
+
+    def usage_items(self, sources: Iterable[str], month: str) -> Iterator[UsageItem]:
+        """Every usage item of the given sources in one month (``YYYY-MM``): one query per source."""
+        from spendwatch.domain.models import UsageItem
+
+        for source in sources:
+            for record in self.query(usage_pk(source, month)):
+                yield UsageItem.model_validate(usage_fields(strip_keys(record)))
 
     def put_usage(self, items: Iterable[UsageItem]) -> int:
         """Store usage items in batches; the same quantity re-collected overwrites itself."""

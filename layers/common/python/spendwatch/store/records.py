@@ -10,7 +10,7 @@ from typing import Any
 from spendwatch.domain.alerts import Alert
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.store.base import from_item
-from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, RUN, strip_keys
+from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, RUN, USAGE, strip_keys
 
 
 class UnreadableRecordError(ValueError):
@@ -47,13 +47,22 @@ class AlertWritten:
 
 
 @dataclass(frozen=True)
+class UsageChanged:
+    """A usage item was written (pushed or collected): which metric, for which day, from which source."""
+
+    source: str
+    metric: str
+    day: date
+
+
+@dataclass(frozen=True)
 class OtherChange:
     """Any other item: consumers ignore it."""
 
     item_type: str | None
 
 
-Change = DayTotalsChanged | BudgetChanged | RunRecorded | AlertWritten | OtherChange
+Change = DayTotalsChanged | BudgetChanged | RunRecorded | AlertWritten | UsageChanged | OtherChange
 
 
 def new_image(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +86,8 @@ def decode(record: Mapping[str, Any]) -> Change:
             return RunRecorded(CollectionRun.model_validate(data))
         if kind == ALERT:
             return AlertWritten(Alert.model_validate(data))
+        if kind == USAGE:
+            return UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"]))
         return OtherChange(kind if isinstance(kind, str) else None)
     # Whatever a malformed image makes the deserializer or a model raise (ValidationError is a ValueError).
     except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError) as exc:
