@@ -1,5 +1,7 @@
 """Alerting: evaluation and delivery fed by the table's stream, an hourly staleness check, and a failure queue.
 
+Every stream consumer's mapping is made here (pricing's too), so all of them share the failure queue.
+
 The event source mappings come from the stream consumer definitions the local poller also runs, so filters,
 batching and failure handling are the same deployed and locally. Whatever Lambda finally gives up on lands in
 one SQS queue whose alarms notify the alerts topic: nothing is silently dropped.
@@ -7,6 +9,7 @@ one SQS queue whose alarms notify the alerts topic: nothing is silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -61,7 +64,9 @@ class Alerting(Construct):
         storage: Storage,
         layer: lambda_.ILayerVersion,
         code: Path,
+        stream_functions: Mapping[str, SpendwatchFunction] | None = None,
     ) -> None:
+        """``stream_functions``: the other stream consumers' functions by name (pricing), mapped here too."""
         super().__init__(scope, construct_id)
         self.failures = self._failure_queue()
         environment = {
@@ -95,6 +100,7 @@ class Alerting(Construct):
             environment=environment,
         )
         consumers = {
+            **(stream_functions or {}),
             store_table.ALERT_EVALUATE.function: self.evaluate,
             store_table.ALERT_DELIVER.function: self.deliver,
         }

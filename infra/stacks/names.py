@@ -33,5 +33,8 @@ ALERT_EVALUATE_TIMEOUT_SECONDS: Final = 120
 ALERT_DELIVER_MEMORY_MB: Final = 256
 ALERT_DELIVER_TIMEOUT_SECONDS: Final = 300
 STALENESS_SCHEDULE: Final = resources.STALENESS_SCHEDULE
+# Pricing reads a month of usage per touched month and writes that month's priced days.
+PRICE_MEMORY_MB: Final = 512
+PRICE_TIMEOUT_SECONDS: Final = 120
 # A failure record still in the queue after a day notifies again.
 FAILURE_AGE_ALARM_SECONDS: Final = 24 * 60 * 60

@@ -7,18 +7,20 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 from spendwatch.domain.config import Config
+from spendwatch.store import table as store_table
 
 from infra.bundling import Assets
 from infra.stacks import names
 from infra.stacks.alerting import Alerting
 from infra.stacks.api import Api
 from infra.stacks.collection import Collection
+from infra.stacks.pricing import Pricing
 from infra.stacks.shared import common_layer
 from infra.stacks.storage import Storage
 
 
 class SpendwatchStack(cdk.Stack):
-    """Storage, collection, the API and alerting, built from one validated config."""
+    """Storage, collection, pricing, the API and alerting, built from one validated config."""
 
     def __init__(
         self,
@@ -45,8 +47,15 @@ class SpendwatchStack(cdk.Stack):
         self.api = Api(
             self, "Api", settings=config.api, storage=self.storage, layer=layer, code=assets.functions["api"]
         )
+        self.pricing = Pricing(self, "Pricing", storage=self.storage, layer=layer, code=assets.functions["price"])
         self.alerting = Alerting(
-            self, "Alerting", config=config, storage=self.storage, layer=layer, code=assets.functions["alert"]
+            self,
+            "Alerting",
+            config=config,
+            storage=self.storage,
+            layer=layer,
+            code=assets.functions["alert"],
+            stream_functions={store_table.PRICE.function: self.pricing.price},
         )
         self._outputs()
 

@@ -19,6 +19,7 @@ from infra import bundling
 from infra.cdk_app import feature_flags
 from infra.stacks import names
 from infra.stacks.alerting import Alerting
+from infra.stacks.pricing import Pricing
 from infra.stacks.storage import Storage
 from tests.infra.conftest import BASE_CONFIG, Synthesise, Synthesised
 
@@ -92,8 +93,10 @@ def test_a_consumer_without_a_function_fails_the_synth(monkeypatch: pytest.Monke
     monkeypatch.setattr(store_table, "STREAM_CONSUMERS", (*STREAM_CONSUMERS, extra))
     stack = cdk.Stack(cdk.App(context=feature_flags()), "S")
     layer = lambda_.LayerVersion(stack, "L", code=lambda_.Code.from_asset(str(tmp_path)))
+    storage = Storage(stack, "St")
+    others = {"price": Pricing(stack, "P", storage=storage, layer=layer, code=tmp_path).price}
     with pytest.raises(KeyError, match="alert-unknown"):
-        Alerting(stack, "A", config=Config(), storage=Storage(stack, "St"), layer=layer, code=tmp_path)
+        Alerting(stack, "A", config=Config(), storage=storage, layer=layer, code=tmp_path, stream_functions=others)
 
 
 # --- functions -----------------------------------------------------------------------------------------------
@@ -118,6 +121,17 @@ def test_alert_functions_settings_and_environment(synth: Synthesised, name: str,
     assert env[resources.ENV_TABLE] == {"Ref": table_id}
     assert env[resources.ENV_TOPIC] == {"Ref": topic_id}
     assert env[resources.ENV_CONFIG] == names.DEPLOYED_CONFIG_PATH
+
+
+def test_the_price_function_reads_the_table_and_the_config_from_its_own_asset(synth: Synthesised) -> None:
+    function = synth.resources("AWS::Lambda::Function")[_function_id(synth, "price")]["Properties"]
+    assert (function["MemorySize"], function["Timeout"]) == (names.PRICE_MEMORY_MB, names.PRICE_TIMEOUT_SECONDS)
+    assert function["Handler"] == "price.handler.handler"
+    (table_id,) = synth.resources("AWS::DynamoDB::Table")
+    assert function["Environment"]["Variables"][resources.ENV_TABLE] == {"Ref": table_id}
+    asset = synth.build_dir / "functions" / "price"
+    assert (asset / "price" / "handler.py").is_file() and (asset / "price" / "reprice.py").is_file()
+    assert (asset / "spendwatch.toml").read_text(encoding="utf-8") == synth.config_text
 
 
 def test_both_functions_come_from_the_alert_asset(synth: Synthesised) -> None:
@@ -171,7 +185,9 @@ def test_the_slack_secret_name_comes_from_the_config(tmp_path: Path) -> None:
     stack = cdk.Stack(cdk.App(context=feature_flags()), "S")
     layer = lambda_.LayerVersion(stack, "L", code=lambda_.Code.from_asset(str(tmp_path)))
     config = Config.model_validate({"secrets": {"slack_webhook_url": "team/slack"}})
-    Alerting(stack, "A", config=config, storage=Storage(stack, "St"), layer=layer, code=tmp_path)
+    storage = Storage(stack, "St")
+    others = {"price": Pricing(stack, "P", storage=storage, layer=layer, code=tmp_path).price}
+    Alerting(stack, "A", config=config, storage=storage, layer=layer, code=tmp_path, stream_functions=others)
     policies = json.dumps(assertions.Template.from_stack(stack).find_resources("AWS::IAM::Policy"))
     assert ":secret:team/slack-??????" in policies
 
