@@ -27,6 +27,7 @@ from spendwatch.domain.plans import Limit
 COLLECTED = datetime(2026, 4, 1, tzinfo=UTC)
 START = date(2026, 3, 1)
 D = Decimal
+Day = tuple[date, Decimal]
 
 
 def item(metric: str, day: date, quantity: str, tenant: str = "", service: str = "") -> UsageItem:
@@ -47,7 +48,7 @@ def limit(**fields: object) -> Limit:
     return Limit.model_validate(base | fields)
 
 
-def linear(days: int, start: float, slope: float, noise: float, seed: int, first: date = START) -> list[tuple]:
+def linear(days: int, start: float, slope: float, noise: float, seed: int, first: date = START) -> list[Day]:
     rng = random.Random(seed)
     values = [start + slope * i + rng.gauss(0, noise) for i in range(days)]
     return [(first + timedelta(days=i), D(f"{max(v, 0):.3f}")) for i, v in enumerate(values)]
@@ -114,7 +115,11 @@ def test_a_level_limit_reads_the_latest_day_and_its_period_is_that_month() -> No
     series = [(date(2026, 3, 30), D("10")), (date(2026, 3, 31), D("25")), (date(2026, 4, 2), D("12"))]
     standing = capacity(limit(), series, date(2026, 4, 2))
     assert (standing.used, standing.data_through) == (D("12"), date(2026, 4, 2))
-    assert (standing.period, standing.period_start, standing.period_end) == ("2026-04", date(2026, 4, 1), date(2026, 4, 30))
+    assert (standing.period, standing.period_start, standing.period_end) == (
+        "2026-04",
+        date(2026, 4, 1),
+        date(2026, 4, 30),
+    )
     # Days after today are not data yet.
     assert capacity(limit(), series, date(2026, 3, 31)).used == D("25")
 
@@ -123,7 +128,11 @@ def test_a_sum_limit_adds_its_period_to_date() -> None:
     series = [(date(2026, 2, 27), D("500")), *flat(10, "7.5", date(2026, 3, 1))]
     monthly = capacity(limit(basis="sum", period="month", limit="1000"), series, date(2026, 3, 15))
     assert monthly.used == D("75") and monthly.data_through == date(2026, 3, 10)
-    assert (monthly.period, monthly.period_start, monthly.period_end) == ("2026-03", date(2026, 3, 1), date(2026, 3, 31))
+    assert (monthly.period, monthly.period_start, monthly.period_end) == (
+        "2026-03",
+        date(2026, 3, 1),
+        date(2026, 3, 31),
+    )
     daily = capacity(limit(basis="sum", period="day", limit="1000"), series, date(2026, 3, 15))
     assert daily.used == D("7.5")
     assert (daily.period, daily.period_start, daily.period_end) == ("2026-03-10", date(2026, 3, 10), date(2026, 3, 10))
@@ -158,13 +167,7 @@ def test_status_is_the_highest_percentage_reached(used: Decimal, shares: list[in
     standing = capacity(lim, [(START, used)], START)
     reached = sorted(s for s in shares if used * 100 >= s * 1000)
     expected = (
-        "exceeded"
-        if used >= 1000
-        else "ok"
-        if not reached
-        else "warning"
-        if reached[-1] == min(shares)
-        else "critical"
+        "exceeded" if used >= 1000 else "ok" if not reached else "warning" if reached[-1] == min(shares) else "critical"
     )
     assert standing.status == expected
     labels = [f"{s}%" for s in reached] + (["exceeded"] if used >= 1000 else [])
@@ -278,7 +281,9 @@ def test_one_alert_per_level_reached_with_the_contracts_severities() -> None:
     assert standing.days_to_limit is not None and standing.days_to_limit <= 7
     alerts = {a.level: a for a in capacity_alerts(standing)}
     assert {k: a.severity for k, a in alerts.items()} == {"75%": "warning", "90%": "critical", "within:7d": "warning"}
-    assert all(a.kind == "capacity" and a.period == "2026-04" and a.rule == "capacity:kv-storage" for a in alerts.values())
+    assert all(
+        a.kind == "capacity" and a.period == "2026-04" and a.rule == "capacity:kv-storage" for a in alerts.values()
+    )
     assert alerts["90%"].threshold == D("27.0")
     assert alerts["75%"].actual == D(28)
     for text in ("28 of 30 kv_mb", "93.3%", "KV free"):

@@ -156,12 +156,13 @@ def _status(limit: Limit, used: Decimal) -> Status:
 def _levels(limit: Limit, used: Decimal, days_to_limit: int | None) -> list[LimitLevel]:
     """The levels reached: percentages by the used quantity, horizons by the forecast, and ``exceeded``."""
     over = used >= limit.limit
-    reached = []
-    for lv in limit.levels:
-        if lv.ratio is not None and used >= lv.ratio * limit.limit:
-            reached.append(lv)
-        elif lv.within_days is not None and not over and days_to_limit is not None and days_to_limit <= lv.within_days:
-            reached.append(lv)
+    soon = None if over else days_to_limit
+    reached = [
+        lv
+        for lv in limit.levels
+        if (lv.ratio is not None and used >= lv.ratio * limit.limit)
+        or (lv.within_days is not None and soon is not None and soon <= lv.within_days)
+    ]
     return [*reached, EXCEEDED] if over else reached
 
 
