@@ -11,6 +11,12 @@ instead of flattening out. On 40 days of linear growth with Gaussian noise of on
 of reaching a limit 10 to 30 days out lands within one day of a least-squares extrapolation on average
 (within 3 days in 97 % of series or more); 60 days out it comes about 2 days early.
 
+``growth_per_day``: for a level limit, the forecast's slope (mean of forecast days 24-30 minus mean of days
+1-7, over 23 days: a weekly rhythm cancels out); for a sum limit, the mean forecast daily quantity over the
+next 7 days (what the period-to-date sum grows by). A sum limit's limit date walks the point forecast day by
+day, adding to the period-to-date sum (the expected day of ``Projection.crossing``) and starting again from
+zero at each new period, so a monthly quota missed this month may still be reached in a later one.
+
 Days are counted from ``data_through``, the last day with usage: ``days_to_limit = 0`` when the limit is
 already reached, and ``within:Nd`` is reached when the limit date is at most N days after ``data_through``
 (while the limit is not yet reached: from then on the ``exceeded`` level stands instead).
