@@ -20,7 +20,7 @@ from spendwatch.domain.config import Config
 from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.domain.plans import RateCard
 from spendwatch.domain.pricing import SOURCE_PREFIX, group_usage, period_bounds, price_card, price_source
-from spendwatch.domain.usage import PUSH_SOURCE
+from spendwatch.domain.usage import usage_sources
 from spendwatch.store import Store
 from spendwatch.store.costs import cost_record
 from spendwatch.store.records import UsageChanged
@@ -65,11 +65,6 @@ def touched_periods(cards: Sequence[RateCard], changes: Iterable[UsageChanged]) 
     return periods
 
 
-def usage_sources(config: Config, changes: Iterable[UsageChanged]) -> list[str]:
-    """Every source usage of a metric can come from: pushes, the configured collectors, and the batch's own."""
-    return sorted({PUSH_SOURCE, *(source.name for source in config.sources), *(c.source for c in changes)})
-
-
 def reprice(store: Store, config: Config, changes: Sequence[UsageChanged]) -> Outcome:
     """Price every (card, tenant, period) the changes touched; write the days whose charges changed."""
     outcome = Outcome(changes=len(changes))
@@ -78,7 +73,7 @@ def reprice(store: Store, config: Config, changes: Sequence[UsageChanged]) -> Ou
     outcome.unpriced_metrics = {c.metric for c in changes if c.metric not in metrics}
     priced = [c for c in changes if c.metric in metrics]
     periods = touched_periods(cards, priced)
-    sources = usage_sources(config, changes)
+    sources = usage_sources((source.name for source in config.sources), (c.source for c in changes))
     priced_months = {c.day.isoformat()[:7] for c in priced}
     for month in sorted({c.day.isoformat()[:7] for c in changes}):
         stored = store.day_fingerprints(month, SOURCE_PREFIX)

@@ -13,7 +13,7 @@ from spendwatch.store import Store
 
 from alert.evaluate import apply
 from alert.evaluate.inputs import Changes, Inputs, read_for_changes, read_for_schedule
-from alert.evaluate.rules import Stamp, budgets, health, spikes
+from alert.evaluate.rules import Stamp, budgets, capacity, health, spikes
 
 
 def on_changes(
@@ -29,14 +29,19 @@ def on_changes(
     apply.write(store, health.failed_runs(changes.failed_runs, stamp), outcome)
     recovered = health.recovered([*inputs.open_alerts, *outcome.created], changes.succeeded_runs)
     apply.resolve(store, recovered, inputs.now, outcome)
+    apply.write(store, capacity.reached(inputs.capacities, stamp), outcome)
+    apply.resolve(
+        store, capacity.settled(inputs.capacities, [*inputs.open_alerts, *outcome.created]), inputs.now, outcome
+    )
     return outcome
 
 
 def on_schedule(store: Store, inputs: Inputs) -> apply.Outcome:
-    """The hourly check: sources whose data has gone stale."""
+    """The hourly check: sources whose data has gone stale, and capacity alerts whose period is over."""
     outcome = apply.Outcome()
     stamp = Stamp(inputs.now, inputs.data_through)
     apply.write(store, health.stale_sources(inputs.config, inputs.latest_runs, stamp), outcome)
+    apply.resolve(store, capacity.ended(inputs.open_alerts, inputs.now.date()), inputs.now, outcome)
     return outcome
 
 

@@ -20,11 +20,14 @@ from spendwatch.domain.budgets import (
     period_bounds,
     period_label,
 )
+from spendwatch.domain.capacity import Capacity, capacity, usage_days
 from spendwatch.domain.config import Config
 from spendwatch.domain.detect import DEFAULT_CONFIG
 from spendwatch.domain.money import ZERO
+from spendwatch.domain.plans import Limit
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.domain.spend import ScopeSpend
+from spendwatch.domain.usage import usage_between, usage_sources
 from spendwatch.platform.observability import logger
 from spendwatch.store import Store
 from spendwatch.store.records import (
@@ -32,6 +35,7 @@ from spendwatch.store.records import (
     DayTotalsChanged,
     RunRecorded,
     UnreadableRecordError,
+    UsageChanged,
     decode,
 )
 
@@ -40,6 +44,8 @@ FORECAST_HISTORY_DAYS = 120
 # Backfilling a year must not page about every spike of that year: only recent days are judged.
 RECENT_DAYS = 14
 FIRST_SEEN_HISTORY = 60
+# Capacity forecasts learn growth from this much usage history.
+USAGE_HISTORY_DAYS = 90
 
 
 @dataclass
@@ -50,6 +56,8 @@ class Changes:
     budgets_changed: bool = False
     failed_runs: list[CollectionRun] = field(default_factory=list)
     succeeded_runs: list[CollectionRun] = field(default_factory=list)
+    usage_metrics: set[str] = field(default_factory=set)
+    usage_sources: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, records: Iterable[Mapping[str, Any]]) -> Changes:
@@ -69,6 +77,9 @@ class Changes:
                 changes.failed_runs.append(change.run)
             elif isinstance(change, RunRecorded) and change.run.status in ("succeeded", "partial"):
                 changes.succeeded_runs.append(change.run)
+            elif isinstance(change, UsageChanged):
+                changes.usage_metrics.add(change.metric)
+                changes.usage_sources.add(change.source)
         return changes
 
 
@@ -100,6 +111,7 @@ class Inputs:
     judged_days: list[date] = field(default_factory=list)
     days: dict[date, PeriodTotals] = field(default_factory=dict)
     latest_runs: dict[str, CollectionRun] = field(default_factory=dict)
+    capacities: list[Capacity] = field(default_factory=list)
 
 
 def data_through(store: Store, also: Iterable[CollectionRun] = ()) -> datetime | None:
@@ -115,8 +127,11 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
     spend = ScopeSpend(store)
     if changes.affected_days or changes.budgets_changed:
         inputs.budgets = [budget_period(spend, stored, config, now, forecast) for stored in all_budgets(config, store)]
-    if changes.affected_days or changes.budgets_changed or changes.succeeded_runs:
+    limits = [limit for limit in config.limits if limit.metric in changes.usage_metrics]
+    if changes.affected_days or changes.budgets_changed or changes.succeeded_runs or limits:
         inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved"]
+    if limits:
+        inputs.capacities = capacities(store, config, limits, now.date(), changes.usage_sources)
     if changes.affected_days:
         inputs.judged_days = sorted(
             d for d in changes.affected_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date()
@@ -129,6 +144,16 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
             first + timedelta(days=n): spend.day(first + timedelta(days=n)) for n in range((last - first).days + 1)
         }
     return inputs
+
+
+def capacities(
+    store: Store, config: Config, limits: list[Limit], today: date, also: Iterable[str] = ()
+) -> list[Capacity]:
+    """The standing of each limit from its metric's recent usage (read once for all of them)."""
+    sources = usage_sources((source.name for source in config.sources), also)
+    metrics = {limit.metric for limit in limits}
+    items = usage_between(store, sources, today - timedelta(days=USAGE_HISTORY_DAYS), today, metrics)
+    return [capacity(limit, usage_days(limit, items), today) for limit in limits]
 
 
 def budget_period(
@@ -149,8 +174,10 @@ def budget_period(
 
 
 def read_for_schedule(store: Store, config: Config, now: datetime) -> Inputs:
-    """Read what the hourly staleness check needs: each source's newest successful run."""
+    """Read what the hourly check needs: each source's newest successful run, and open capacity alerts (whose
+    period may have ended)."""
     inputs = Inputs(config, now, Changes(), cache(partial(data_through, store)))
+    inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved" and a.kind == "capacity"]
     runs, _ = store.list_runs(200)
     for run in runs:  # newest first: keep each source's newest successful run
         if run.status in ("succeeded", "partial") and run.source not in inputs.latest_runs:

@@ -5,11 +5,13 @@ latest day's quantity (days without records carry the last reading forward: a le
 nobody reported it); ``basis = "sum"`` adds up the days of its period through the last day with usage
 (a day without records used nothing).
 
-Forecasts come from the cost forecaster (robust Holt-Winters) with ``USAGE_PARAMS``: an undamped trend
-(``phi = 1``) learnt faster than the cost model's (``beta = 0.015``), so steady growth is extrapolated
-instead of flattening out. On 40 days of linear growth with Gaussian noise of one day's growth, the day
-of reaching a limit 10 to 30 days out lands within one day of a least-squares extrapolation on average
-(within 3 days in 97 % of series or more); 60 days out it comes about 2 days early.
+Forecasts come from the cost forecaster (robust Holt-Winters) with ``usage_params``: an undamped trend
+(``phi = 1``) learnt faster than the cost model's (``beta = 0.015``) and started at the first week's
+least-squares slope, so steady growth is extrapolated instead of flattening out; limits are judged without a
+weekday profile (on a few weeks of a ramp it would soak up the growth). On 40 days of linear growth with
+Gaussian noise of one day's growth (200 series), the day of reaching a limit 7, 15 and 30 days out lands on
+average half a day after a least-squares extrapolation, within 3 days in 99, 99 and 92 % of series; 60 days
+out, 70 %. A noise-free ramp of 10 days or more gives exactly the extrapolated day.
 
 ``growth_per_day``: for a level limit, the forecast's slope (mean of forecast days 24-30 minus mean of days
 1-7, over 23 days: a weekly rhythm cancels out); for a sum limit, the mean forecast daily quantity over the
@@ -49,11 +51,13 @@ EXCEEDED = LimitLevel(label="exceeded", severity="critical", ratio=Decimal(1))
 ONE_DAY = timedelta(days=1)
 
 
-def usage_params() -> EtsParams:
-    """The forecaster's settings for usage series (see the module docstring for why and how well)."""
+def usage_params(*, weekly: bool) -> EtsParams:
+    """The forecaster's settings for usage series (see the module docstring for why and how well). Limits are
+    judged on growth alone (``weekly=False``): on a few weeks of steady growth a weekday profile soaks up the
+    ramp itself and delays the limit date; daily forecasts of a metric keep the weekly rhythm."""
     from spendwatch.domain.forecast.methods import EtsParams
 
-    return EtsParams(alpha=0.1, beta=0.015, gamma=0.05, phi=1.0, warmup=7)
+    return EtsParams(alpha=0.1, beta=0.015, gamma=0.05, phi=1.0, warmup=7, weekly=weekly, warm_trend=True)
 
 
 def usage_days(limit: Limit, items: Iterable[UsageItem]) -> list[tuple[date, Decimal]]:
@@ -188,7 +192,7 @@ def _reach(limit: Limit, series: Sequence[tuple[date, Decimal]], through: date, 
     from spendwatch.domain.forecast.projection import Projection, money
 
     points = _filled(series, through) if limit.basis == "level" else list(series)
-    projection = Projection(points, through + ONE_DAY, through=through, params=usage_params())
+    projection = Projection(points, through + ONE_DAY, through=through, params=usage_params(weekly=False))
     path = [money(value) for value in projection.path(HORIZON_DAYS)]
     if limit.basis == "level":
         growth = (_mean(path, *_LAST_WEEK) - _mean(path, *_FIRST_WEEK)) / (_LAST_WEEK[1] - _FIRST_WEEK[1])
@@ -235,7 +239,7 @@ def usage_forecast(
     between the last complete day, ``today - 1``, and ``today``), with the usage settings of the forecaster."""
     from spendwatch.domain.forecast.projection import Projection
 
-    projection = Projection(days, today, params=usage_params())
+    projection = Projection(days, today, params=usage_params(weekly=True))
     points = projection.forecast(horizon_days, level, accuracy=False).points
     return [UsagePoint(p.day, p.amount, p.lower, p.upper) for p in points]
 

@@ -57,6 +57,10 @@ class Usage(Protocol):
         """Claim ``key`` for ``fingerprint``; the fingerprint it already had, else None."""
         ...
 
+    def usage_items(self, sources: Iterable[str], month: str) -> Iterator[UsageItem]:
+        """Every usage item of the given sources in one month (``YYYY-MM``)."""
+        ...
+
     def put_usage(self, items: Iterable[UsageItem]) -> int:
         """Store usage items; returns how many were written."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from spendwatch.domain.aggregates import months_between
 from spendwatch.domain.models import IsoDay, UsageItem
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.ports import Usage
@@ -138,3 +139,21 @@ def daily_usage(
             )
             sums[key] += Decimal(record["quantity"])
     return [UsageRow(*key, quantity) for key, quantity in sorted(sums.items())]
+
+
+def usage_sources(source_names: Iterable[str], also: Iterable[str] = ()) -> list[str]:
+    """Every source usage can come from: pushes (``api``), the configured collectors, and any others seen."""
+    return sorted({PUSH_SOURCE, *source_names, *also})
+
+
+def usage_between(
+    store: Usage, sources: Sequence[str], start: date, end: date, metrics: set[str] | None = None
+) -> list[UsageItem]:
+    """Usage items of days [start, end] from the given sources (of ``metrics`` only, when given): one query per
+    source and month."""
+    return [
+        item
+        for month in months_between(start, end)
+        for item in store.usage_items(sources, month)
+        if start <= item.day <= end and (metrics is None or item.metric in metrics)
+    ]

@@ -64,8 +64,9 @@ class StreamConsumer:
 # Evaluation runs on the daily aggregates, not on each cost item: a collection of thousands of items
 # touches one aggregate per source and day, written after its items, so each evaluation sees complete days
 # and works per affected scope. Finished collection runs raise (or resolve) collection alerts, and a budget
-# created or changed over the API is evaluated at once.
-ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=(DAY_AGGREGATE, RUN, BUDGET))
+# created or changed over the API is evaluated at once. Usage (pushed or collected) is checked against the plan
+# limits on its metric.
+ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=(DAY_AGGREGATE, RUN, BUDGET, USAGE))
 # Delivery consumes new alert items (the outbox). An escalation is a new item (its level is part of the id);
 # MODIFY events (status, delivery state) never re-deliver.
 ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=(ALERT,), event_names=("INSERT",), batch_size=25)

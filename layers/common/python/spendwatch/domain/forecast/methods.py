@@ -19,6 +19,8 @@ WEEK = 7
 RECURRING_MONTHS = 3
 # The level a weekly profile was learnt at: the median level over this many days (see RobustEts._season_scale).
 PROFILE_DAYS = 28
+# Fewest warm-up days a starting trend is fitted to (see EtsParams.warm_trend).
+WARM_TREND_DAYS = 4
 
 
 class Model(Protocol):
@@ -93,6 +95,11 @@ class EtsParams:
     scale_weight: float = 0.05
     floor: float = 0.02
     warmup: int = 14
+    # Usage levels (storage, seats) often grow steadily without a weekly rhythm: ``weekly = False`` learns no
+    # weekday profile (which on a short ramp would soak up the growth itself), and ``warm_trend`` starts the
+    # trend at the warm-up days' least-squares slope, with the level at the line's last day, instead of at 0.
+    weekly: bool = True
+    warm_trend: bool = False
 
 
 @dataclass
@@ -142,7 +149,10 @@ class RobustEts:
             trace.keep(level, 0.0, season, 0.0, 0.0)
         # The median miss, not the mean: one spike in the first weeks must not loosen the clipping after them.
         scale = 1.4826 * _quantile(sorted(misses), 0.5) if misses else 0.0
-        self._smooth(y, warm, (level, season.copy(), scale), trace)
+        trend = 0.0
+        if self.params.warm_trend and warm >= WARM_TREND_DAYS:
+            level, trend, scale = _line(_fenced(y[:warm]))
+        self._smooth(y, warm, (level, season.copy(), scale, trend), trace)
         self.levels = np.array(trace.levels, dtype=np.float64)
         self.trends = np.array(trace.trends, dtype=np.float64)
         self.fees = np.array(trace.fees, dtype=np.float64)
@@ -150,15 +160,17 @@ class RobustEts:
         self.seasons = seasons - np.array(trace.offsets, dtype=np.float64).reshape(-1, 1)
         self._scale: FloatArray | None = None
 
-    def _smooth(self, y: list[float], start: int, state: tuple[float, list[float], float], trace: _Trace) -> None:
+    def _smooth(
+        self, y: list[float], start: int, state: tuple[float, list[float], float, float], trace: _Trace
+    ) -> None:
         """The robust recursion from day ``start``; plain floats in a loop beat NumPy on scalars several times over.
 
         The weekly terms are kept summing to zero lazily: ``offset`` is subtracted from every one of them, so a
         day's update touches one slot instead of seven.
         """
         p = self.params
-        level, season, scale = state
-        trend, offset, run, rising, fee = 0.0, 0.0, 0, False, 0.0
+        level, season, scale, trend = state
+        offset, run, rising, fee = 0.0, 0, False, 0.0
         phase, keep = self.phase, 1.0 - p.alpha
         firsts = first_of_month(self.series.start, len(y)).tolist()
         fees_seen: list[float] = []
@@ -175,7 +187,7 @@ class RobustEts:
                 fee = _recurring_fee(fees_seen, limit)
             clipped = limit if err > limit else -limit if err < -limit else err
             # Until 1/gamma weeks are in, the weekly profile is the plain average of the weeks seen so far.
-            delta = max(p.gamma, WEEK / (t + 1)) * keep * clipped
+            delta = max(p.gamma, WEEK / (t + 1)) * keep * clipped if p.weekly else 0.0
             season[slot] += delta
             offset += delta / WEEK
             level += p.phi * trend + p.alpha * clipped + delta / WEEK
@@ -204,8 +216,9 @@ class RobustEts:
         values per weekday, a single setup charge or monthly fee would otherwise become the weekday's profile.
         """
         days = _fenced(y[: t + 1])
-        if t < WEEK - 1:
-            return sum(days) / (t + 1), [0.0] * WEEK
+        if t < WEEK - 1 or not self.params.weekly:
+            recent = days[-WEEK:]
+            return sum(recent) / len(recent), [0.0] * WEEK
         totals, counts = [0.0] * WEEK, [0] * WEEK
         for i, value in enumerate(days):
             slot = (self.phase + i) % WEEK
@@ -247,6 +260,18 @@ class RobustEts:
             firsts = first_of_month(self.series.start, int(origins.max(initial=0)) + horizon + 1)
             matrix += self.fees[origins, None] * firsts[origins[:, None] + steps[None, :]]
         return _floor(self.series, matrix)
+
+
+def _line(values: list[float]) -> tuple[float, float, float]:
+    """Least-squares line through ``values``: its value on the last day, its slope, and the residuals' robust
+    scale (median absolute residual, as a standard deviation)."""
+    n = len(values)
+    mean_x, mean_y = (n - 1) / 2.0, sum(values) / n
+    spread = sum((x - mean_x) ** 2 for x in range(n))
+    slope = sum((x - mean_x) * (v - mean_y) for x, v in enumerate(values)) / spread
+    last = mean_y + slope * (n - 1 - mean_x)
+    residuals = sorted(abs(v - (last - slope * (n - 1 - x))) for x, v in enumerate(values))
+    return last, slope, 1.4826 * _quantile(residuals, 0.5)
 
 
 def _fenced(values: list[float]) -> list[float]:
