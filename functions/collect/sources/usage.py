@@ -20,15 +20,15 @@ METRIC_MAX = 64
 UNIT_MAX = 64
 # FOCUS: ConsumedQuantity describes usage; other categories (adjustments, purchases, taxes) measure nothing used.
 USAGE_CATEGORY = "Usage"
-_OUTSIDE = re.compile(r"[^a-z0-9_.:-]+")
+_OUTSIDE = re.compile(r"[^a-z0-9]+")
 
 
 def metric_name(unit: str) -> str:
     """The metric a consumed unit is collected under ('' if none can be made from it).
 
-    Lowercase; every run of characters outside ``a-z 0-9 _ . : -`` becomes one ``_``; ``_`` at either end
-    is dropped; the first 64 characters are kept. ``"GB-Months"`` is ``gb-months``, ``"GB/Month"`` is
-    ``gb_month``, ``"1M Requests"`` is ``1m_requests``.
+    Lowercase; every run of characters other than ``a-z`` and ``0-9`` becomes one ``_``; ``_`` at either
+    end is dropped; the first 64 characters are kept. ``"GB-Months"`` and ``"GB Months"`` are both
+    ``gb_months``, ``"GB/Month"`` is ``gb_month``, ``"1M Requests"`` is ``1m_requests``.
     """
     return _OUTSIDE.sub("_", unit.lower()).strip("_")[:METRIC_MAX]
 
