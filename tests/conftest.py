@@ -50,6 +50,31 @@ def focus_sums(column: str, path: Path = FOCUS_SAMPLE) -> dict[str, Decimal]:
     return dict(sums)
 
 
+def expected_metric(unit: str) -> str:
+    """The collected metric of a consumed unit, spelled out character by character (docs/data-model.md)."""
+    out = ""
+    for char in unit.lower():
+        keep = char in "abcdefghijklmnopqrstuvwxyz0123456789"
+        out += char if keep else ("" if out.endswith("_") else "_")
+    return out.strip("_")[:64]
+
+
+UsageKey = tuple[str, str, str, str, str]  # day, metric, unit, provider, service
+
+
+def focus_usage(path: Path = FOCUS_SAMPLE) -> dict[UsageKey, Decimal]:
+    """Exact ConsumedQuantity sums of the Usage rows per day, metric, unit, provider and service, from the CSV."""
+    sums: dict[UsageKey, Decimal] = defaultdict(Decimal)
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["ChargeCategory"] != "Usage" or row["ConsumedQuantity"] in ("", "NULL"):
+                continue
+            unit = row["ConsumedUnit"]
+            key = (row["ChargePeriodStart"][:10], expected_metric(unit), unit, row["ProviderName"], row["ServiceName"])
+            sums[key] += Decimal(row["ConsumedQuantity"])
+    return dict(sums)
+
+
 @pytest.fixture
 def focus_sample() -> Path:
     """Path of the real FOCUS sample."""

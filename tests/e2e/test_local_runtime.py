@@ -16,6 +16,7 @@ from importlib import resources as package_files
 import pytest
 from spendwatch.platform import clock
 
+from tests.conftest import focus_usage
 from tests.e2e.local_process import STOP_TIMEOUT, TOKEN, Runtime, local_demo
 
 pytestmark = pytest.mark.calendar
@@ -98,7 +99,9 @@ def test_collecting_the_same_data_again_changes_nothing(runtime: Runtime) -> Non
     run = runtime.collect("demo-focus")
 
     # Then the run succeeds, every total is unchanged and both runs are listed, newest first
-    assert (run["source"], run["status"], run["records_written"]) == ("demo-focus", "succeeded", 1000)
+    # The demo's file is the FOCUS sample: its 1,000 charges and their consumed quantities as usage.
+    written = 1000 + len(focus_usage())
+    assert (run["source"], run["status"], run["records_written"]) == ("demo-focus", "succeeded", written)
     after = {group_by: _totals(runtime, group_by) for group_by in ("provider", "service")}
     assert after == before
     status, body = runtime.get("/v1/collections")

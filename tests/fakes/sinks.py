@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from spendwatch.domain.models import CostItem
+from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.store.writer import CostWriter, UsageWriter
 
 from collect.sources.base import Sink
@@ -24,12 +24,17 @@ class MemoryStore:
 
 
 class RecordingSink(Sink):
-    """The real sink (real counts) that also keeps the cost items it accepted."""
+    """The real sink (real counts) that also keeps the cost and usage items it accepted."""
 
     def __init__(self, source: str) -> None:
         super().__init__(CostWriter(MemoryStore(), source), UsageWriter(MemoryStore()))  # type: ignore[arg-type]
         self.items: list[CostItem] = []
+        self.used: list[UsageItem] = []
 
     def cost(self, item: CostItem) -> None:
         self.items.append(item)
         super().cost(item)
+
+    def use(self, item: UsageItem, *, derived: bool = False) -> None:
+        self.used.append(item)
+        super().use(item, derived=derived)

@@ -63,7 +63,7 @@ def test_collected_insights_equal_what_was_served_to_the_cent(do_env: FakeDigita
 
     assert run["status"] == "succeeded", run
     assert run["window"] == JANUARY
-    assert (run["records_read"], run["rejected"]) == (62 + 9, 0)
+    assert (run["records_read"], run["rejected"]) == (62 + 12, 0)  # 3 droplets x 4 usage items
     assert run["requests"] == 1 + 4 + 1  # account, 4 insight pages of 20, one droplets page
     assert run["data_through"] == "2025-02-01T00:00:00Z"
     by_service = _served(do_env.insights, "sku", "total_amount", SERVICES)
@@ -137,6 +137,7 @@ def test_a_scheduled_run_reads_the_lookback_and_the_inventory(do_env: FakeDigita
     quantities = {(u["metric"], u["unit"]): u["quantity"] for u in usage["items"]}
     assert quantities == {
         ("droplets", "s-1vcpu-1gb"): "3",
+        ("droplet_hours", "Hours"): "72",  # created in 2020: each is billed the whole day
         ("droplet_price_hourly", "USD/hour"): "0.02231999952346086",
         ("droplet_price_monthly", "USD/month"): "15",
     }

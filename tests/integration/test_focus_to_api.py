@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from spendwatch.domain.money import to_cents
 
-from tests.conftest import FOCUS_SAMPLE, focus_sums
+from tests.conftest import FOCUS_SAMPLE, focus_sums, focus_usage
 from tests.integration.conftest import BUCKET, LambdaContext, call_api, scheduled_event, write_config
 
 SEPT = {"start": "2024-09-01", "end": "2024-09-30"}
@@ -50,7 +50,8 @@ def test_collected_totals_equal_the_csv_to_the_cent(s3_focus: dict[str, Any]) ->
     run = _collect()
 
     assert run["status"] == "succeeded"
-    assert (run["records_read"], run["records_written"], run["rejected"]) == (1000, 1000, 0)
+    # The 1,000 charges, then their consumed quantities summed per day, unit and service.
+    assert (run["records_read"], run["records_written"], run["rejected"]) == (1000, 1000 + len(focus_usage()), 0)
     assert run["data_through"] == "2024-10-01T00:00:00Z"
     assert run["window"] == SEPT
     assert run["requests"] == 2  # one ListObjectsV2 page, one GetObject; the manifest is skipped
@@ -100,7 +101,9 @@ def test_bad_rows_are_counted_and_good_rows_kept(aws_env: dict[str, Any]) -> Non
     run = _collect("local")
 
     assert run["status"] == "partial"
-    assert (run["records_read"], run["records_written"], run["rejected"]) == (1000, 999, 1)
+    good = aws_env["tmp"] / "good.csv"
+    good.write_text(header + "".join(rows[:5]) + "".join(rows[6:]), encoding="utf-8")
+    assert (run["records_read"], run["records_written"], run["rejected"]) == (1000, 999 + len(focus_usage(good)), 1)
     assert "line 7" in run["first_rejection"] and "BilledCost" in run["first_rejection"]
     expected = sum(focus_sums("ProviderName").values(), Decimal(0)) - Decimal(rows[5].split(",")[1])
     status, body = call_api("/v1/costs", SEPT)
@@ -129,7 +132,7 @@ def test_identical_rows_are_both_counted_and_stay_idempotent(aws_env: dict[str, 
     expected = f"{to_cents(sum(costs, Decimal(0))):f}"
     query = {"start": "2024-09-01", "end": "2024-09-30"}
 
-    assert _collect("dupes")["records_written"] == 3
+    assert _collect("dupes")["records_written"] == 3 + len(focus_usage(path))
     first = call_api("/v1/costs", query)[1]["total"]
     _collect("dupes")
     second = call_api("/v1/costs", query)[1]["total"]
@@ -137,6 +140,7 @@ def test_identical_rows_are_both_counted_and_stay_idempotent(aws_env: dict[str, 
     assert first == second == expected
     items = aws_env["dynamodb"].scan(TableName="spendwatch-test")["Items"]
     assert sum(1 for i in items if i["item_type"]["S"] == "cost") == 3
+    assert sum(1 for i in items if i["item_type"]["S"] == "usage") == len(focus_usage(path))
 
 
 def test_collection_runs_page_newest_first(s3_focus: dict[str, Any]) -> None:
@@ -149,3 +153,22 @@ def test_collection_runs_page_newest_first(s3_focus: dict[str, Any]) -> None:
     started = [r["started_at"] for r in page1["items"] + page2["items"]]
     assert started == sorted(started, reverse=True)
     assert len({r["run_id"] for r in page1["items"] + page2["items"]}) == 3
+
+
+def test_collected_usage_is_served_per_day_metric_and_service(s3_focus: dict[str, Any]) -> None:
+    _collect()
+    _collect()  # re-collecting overwrites: the quantities are not doubled
+
+    status, body = call_api("/v1/usage", {**SEPT, "limit": 1000})
+
+    assert status == 200, body
+    assert body["next_token"] is None
+    found: dict[tuple[str, str, str, str], Decimal] = {}
+    for item in body["items"]:
+        assert (item["tenant"], item["source"]) == ("", "focus")
+        key = (item["day"], item["metric"], item["unit"], item["service"])
+        found[key] = found.get(key, Decimal(0)) + Decimal(item["quantity"])
+    expected: dict[tuple[str, str, str, str], Decimal] = {}
+    for (day, metric, unit, _provider, service), quantity in focus_usage().items():
+        expected[(day, metric, unit, service)] = expected.get((day, metric, unit, service), Decimal(0)) + quantity
+    assert found == expected

@@ -80,7 +80,8 @@ def test_collected_totals_equal_what_opencost_served(served: FakeOpenCost) -> No
     exact = sum(sums.values(), Decimal(0))
     assert run["status"] == "succeeded", run
     assert (run["requests"], run["rejected"], run["window"]) == (1, 0, WEEK)
-    assert run["records_written"] == run["records_read"] == 7 * 8  # 3 namespaces x 2 components + idle x 2
+    assert run["records_read"] == 7 * 8  # 3 namespaces x 2 components + idle x 2
+    assert run["records_written"] == 7 * 8 + 7 * 3 * 2  # + CPU core-hours and RAM GiB-hours per namespace
     assert run["data_through"] == "2023-07-19T00:00:00Z"
     assert _totals("provider") == {"Kubernetes": _cents(exact)}
     assert _totals("service") == {"Kubernetes": _cents(exact)}

@@ -67,7 +67,8 @@ def test_collected_totals_equal_the_charges_to_the_cent(served: FakeVercel) -> N
     run = _collect(**DAYS)
 
     assert run["status"] == "succeeded", run
-    assert (run["records_read"], run["records_written"], run["rejected"], run["requests"]) == (22, 22, 0, 1)
+    # 22 charges + 12 usage items: 4 services x 3 days (the credit measures no usage)
+    assert (run["records_read"], run["records_written"], run["rejected"], run["requests"]) == (22, 34, 0, 1)
     assert run["window"] == DAYS and run["data_through"] == "2025-03-13T00:00:00Z"
     assert _totals("provider") == _sums("ServiceProviderName")
     assert _totals("service") == _sums("ServiceName")
@@ -85,11 +86,30 @@ def test_collected_totals_equal_the_charges_to_the_cent(served: FakeVercel) -> N
 def test_recollecting_changes_nothing(served: FakeVercel, aws_env: dict[str, Any]) -> None:
     _collect(**DAYS)
     before = {dim: _totals(dim) for dim in ("provider", "service", "region", "account", "tag:ProjectName")}
+    usage_before = call_api("/v1/usage", DAYS)
 
     assert _collect(**DAYS)["status"] == "succeeded"
 
     assert {dim: _totals(dim) for dim in before} == before
     assert _cost_items(aws_env) == 22
+    assert call_api("/v1/usage", DAYS) == usage_before
+
+
+def test_consumed_quantities_are_served_as_usage(served: FakeVercel) -> None:
+    _collect(**DAYS)
+
+    status, body = call_api("/v1/usage", DAYS)
+
+    assert status == 200, body
+    found = {(u["day"], u["metric"], u["unit"], u["service"]): Decimal(u["quantity"]) for u in body["items"]}
+    expected: dict[tuple[str, str, str, str], Decimal] = defaultdict(Decimal)
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line, parse_float=Decimal)
+        if row["ChargeCategory"] == "Usage":
+            unit = row["ConsumedUnit"]
+            expected[(row["ChargePeriodStart"][:10], unit.lower(), unit, row["ServiceName"])] += row["ConsumedQuantity"]
+    assert found == expected and len(found) == 12
+    assert {(u["tenant"], u["source"]) for u in body["items"]} == {("", "vercel")}
 
 
 def test_a_broken_line_is_counted_and_the_rest_kept(aws_env: dict[str, Any]) -> None:
@@ -102,7 +122,7 @@ def test_a_broken_line_is_counted_and_the_rest_kept(aws_env: dict[str, Any]) -> 
         run = _collect(**DAYS)
 
     assert run["status"] == "partial"
-    assert (run["records_read"], run["records_written"], run["rejected"]) == (23, 22, 1)
+    assert (run["records_read"], run["records_written"], run["rejected"]) == (23, 22 + 12, 1)
     assert run["first_rejection"] == "/v1/billing/charges 2025-03-10..2025-03-12 line 6: not valid JSON"
     assert _totals("provider") == _sums("ServiceProviderName")
 

@@ -106,7 +106,7 @@ def test_fixture_insights_are_collected_to_the_cent(fake: FakeDigitalOcean) -> N
     assert result.coverage == Coverage(JAN1, JAN1)
     assert result.by("ServiceName") == {"Droplets": Decimal("0.86"), "Kubernetes Clusters": Decimal("2.57")}
     assert {r["day"] for r in result.costs} == {"2025-01-01"}
-    assert len(result.usage) == 9  # three droplets: inventory + two prices each
+    assert len(result.usage) == 12  # three droplets: inventory, hours and two prices each
     assert result.request.sink.rejected == 0
     assert result.request.sink.data_through == datetime(2025, 1, 2, tzinfo=UTC)
     insights = fake.seen("/v2/billing")
@@ -188,7 +188,7 @@ def test_droplets_and_invoice_items_follow_links_next(fake: FakeDigitalOcean) ->
 
     assert [s.query["page"] for s in fake.seen("/v2/droplets")] == ["1", "2", "3"]
     assert [s.query["page"] for s in fake.seen("/v2/customers/my/invoices/jan")] == ["1", "2"]
-    assert len(result.usage) == 9
+    assert len(result.usage) == 12
     assert result.by("ServiceName") == {
         "Kubernetes Clusters": Decimal("12.34"),
         "Spaces Subscription": Decimal("34.45"),
@@ -220,7 +220,7 @@ def test_a_5xx_is_retried_then_succeeds(fake: FakeDigitalOcean) -> None:
 
     result = run(fake, start=JAN1, end=JAN1)
 
-    assert len(result.usage) == 9
+    assert len(result.usage) == 12
     assert len(fake.seen("/v2/droplets")) == 3
     assert result.request.requests.count == 5
     assert all(0 < s <= 20 for s in result.sleeps)
@@ -310,7 +310,7 @@ def test_malformed_rows_are_rejected_and_the_rest_kept(fake: FakeDigitalOcean) -
     assert sink.rejected == 2
     assert sink.first_rejection == "billing insights 2025-01-01..2025-01-01 row 3: total_amount 'n/a' is not an amount"
     assert sum(result.by("ServiceName").values()) == Decimal("3.43")
-    assert len(result.usage) == 9
+    assert len(result.usage) == 12
     assert result.coverage == Coverage(JAN1, JAN1)
 
 
@@ -455,4 +455,4 @@ def test_a_window_in_the_future_reads_only_the_inventory(fake: FakeDigitalOcean)
     result = run(fake, start=date(2025, 3, 1), end=date(2025, 3, 31))
 
     assert result.coverage == Coverage(None, None)
-    assert fake.seen("/v2/billing") == [] and len(result.usage) == 9
+    assert fake.seen("/v2/billing") == [] and len(result.usage) == 12

@@ -118,16 +118,40 @@ def test_droplets_become_inventory_and_price_usage() -> None:
     droplets = fixture("droplets_list_all.json")["droplets"]
     items = [u for d in droplets for u in droplet_usage(d, ORIGIN, date(2025, 2, 10))]
 
-    assert len(items) == 9
-    first = items[:3]
+    assert len(items) == 12
+    first = items[:4]
     assert [(u.metric, u.quantity, u.unit) for u in first] == [
         ("droplets", Decimal(1), "s-1vcpu-1gb"),
+        ("droplet_hours", Decimal(24), "Hours"),  # created in 2020: the whole day
         ("droplet_price_hourly", Decimal("0.00743999984115362"), "USD/hour"),
         ("droplet_price_monthly", Decimal("5.0"), "USD/month"),
     ]
     assert {u.ResourceId for u in items} == {"3164444", "3164459", "3164412"}
     assert {(u.ProviderName, u.ServiceName, u.day) for u in items} == {("DigitalOcean", "Droplets", date(2025, 2, 10))}
-    assert len({u.identity for u in items}) == 9
+    assert len({u.identity for u in items}) == 12
+    again = [u for d in droplets for u in droplet_usage(d, ORIGIN, date(2025, 2, 10))]
+    assert [u.identity for u in again] == [u.identity for u in items]
+
+
+@pytest.mark.parametrize(
+    ("created_at", "hours"),
+    [
+        ("2020-07-21T18:37:44Z", 24),  # long before the day
+        ("2025-02-10T00:00:00Z", 24),  # at midnight
+        ("2025-02-10T18:00:00Z", 6),  # on the hour
+        ("2025-02-10T18:37:44Z", 6),  # 5 h 22 min 16 s: a started hour counts whole
+        ("2025-02-10T23:59:59.5+00:00", 1),
+        ("2025-02-10T19:30:00+01:00", 6),  # 18:30 UTC
+        ("2025-02-11T03:00:00Z", 0),  # a clock ahead of the inventory's day
+        (None, 24),  # no creation time (or an unreadable one): the whole day
+        ("yesterday", 24),
+    ],
+)
+def test_droplet_hours_run_from_creation_to_the_end_of_the_day(created_at: str | None, hours: int) -> None:
+    droplet = {**fixture("droplets_list_all.json")["droplets"][0], "created_at": created_at}
+    usage = {u.metric: u for u in droplet_usage(droplet, ORIGIN, date(2025, 2, 10))}
+
+    assert (usage["droplet_hours"].quantity, usage["droplet_hours"].unit) == (Decimal(hours), "Hours")
 
 
 @pytest.mark.parametrize(

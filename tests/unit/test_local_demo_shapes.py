@@ -120,10 +120,14 @@ def test_droplets_are_inventory_the_collector_reads() -> None:
     origin = Origin("demo-do", NOW, demo_shapes.do_team_urn())
     items = [item for droplet in demo_shapes.do_droplets() for item in droplet_usage(droplet, origin, TODAY)]
     hourly = sum((i.quantity for i in items if i.metric == "droplet_price_hourly"), ZERO)
-    assert len(items) == 3 * len(demo_shapes.DROPLETS)
+    assert len(items) == 4 * len(demo_shapes.DROPLETS)
     # The Droplets service costs what the fleet's list prices say, a day at a time.
     droplets_day = next(c.amount for c in HISTORY if c.service == "Droplets")
     assert (hourly * 24).quantize(Decimal("0.01")) == droplets_day
+    # Each droplet's hours at its hourly price make the same day.
+    hours = {i.ResourceId: i.quantity for i in items if i.metric == "droplet_hours"}
+    prices = {i.ResourceId: i.quantity for i in items if i.metric == "droplet_price_hourly"}
+    assert (sum((hours[r] * prices[r] for r in prices), ZERO)).quantize(Decimal("0.01")) == droplets_day
 
 
 def test_the_balance_matches_this_months_insights() -> None:

@@ -376,3 +376,53 @@ def test_components_always_sum_to_total_cost(
     # Rounding goes to a component when there is one; money with no component at all stays visible.
     nothing_to_absorb = total != 0 and not any(costs.values())
     assert any(c.description == "Unattributed" for c in found) is (unexplained != 0 or nothing_to_absorb)
+
+
+def test_cpu_core_hours_and_ram_gib_hours_per_namespace_and_day() -> None:
+    run = Run(FakeOpenCost(every_day=example_allocations()))
+
+    _, request = run.collect()
+
+    example = json.loads(EXAMPLE.read_text(encoding="utf-8"), parse_float=Decimal)["data"][0]
+    expected = {}
+    for name, alloc in example.items():
+        for offset in range(3):
+            day = FIRST + timedelta(days=offset)
+            expected[(day, "cpu_core_hours", "Core-Hours", name)] = alloc["cpuCoreHours"]
+            expected[(day, "ram_gib_hours", "GiB-Hours", name)] = alloc["ramByteHours"] / 1024**3
+    found = {(u.day, u.metric, u.unit, u.ResourceId): u.quantity for u in run.sink.used}
+    assert found == expected and len(run.sink.used) == 3 * 3 * 2
+    assert found[(FIRST, "cpu_core_hours", "Core-Hours", "kube-system")] == Decimal("75.55915")
+    ram = found[(FIRST, "ram_gib_hours", "GiB-Hours", "kube-system")]
+    assert ram * 2**30 == Decimal("40855853856.91022")  # exact: 2**30 divides a power of ten
+    assert {(u.ProviderName, u.ServiceName, u.x_tenant, u.x_source) for u in run.sink.used} == {
+        ("Kubernetes", "Kubernetes", "", "k8s")
+    }
+    # The quantities come with the allocations: no extra request, and not counted as records read twice.
+    assert request.requests.count == 1 and run.sink.read == len(run.items)
+
+
+def test_usage_carries_the_tenant_and_skips_what_an_allocation_does_not_measure() -> None:
+    day: dict[str, dict[str, Any]] = {
+        "acme": {"cpuCost": 3.0, "totalCost": 3.0, "cpuCoreHours": 24, "ramByteHours": 3 * 2**30},
+        "globex": {"cpuCost": 1.0, "totalCost": 1.0, "cpuCoreHours": 0.5},
+    }
+    run = Run(FakeOpenCost(every_day=day), aggregate="label:tenant")
+
+    run.collect(FIRST, FIRST)
+
+    found = {(u.x_tenant, u.metric): u.quantity for u in run.sink.used}
+    assert found == {
+        ("acme", "cpu_core_hours"): Decimal(24),
+        ("acme", "ram_gib_hours"): Decimal(3),
+        ("globex", "cpu_core_hours"): Decimal("0.5"),
+    }
+
+
+def test_same_usage_same_keys() -> None:
+    first, second = Run(FakeOpenCost(every_day=_with_idle())), Run(FakeOpenCost(every_day=_with_idle()))
+    first.collect()
+    second.now = NOW + timedelta(hours=6)
+    second.collect()
+    assert [u.identity for u in first.sink.used] == [u.identity for u in second.sink.used]
+    assert len({u.identity for u in first.sink.used}) == len(first.sink.used)

@@ -288,3 +288,40 @@ def test_a_fake_serving_every_day_answers_any_window() -> None:
     day_total = sum((Decimal(str(r["BilledCost"])) for r in example_day()), Decimal(0))
     assert run.total() == day_total * 5
     assert {i.day for i in run.items} == {date(2026, 1, d) for d in range(1, 6)}
+
+
+def _expected_usage() -> dict[tuple[str, str, str, str], Decimal]:
+    """ConsumedQuantity of the example's Usage rows summed per day, unit and service, straight from the file."""
+    sums: dict[tuple[str, str, str, str], Decimal] = {}
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line, parse_float=Decimal)
+        if row["ChargeCategory"] == "Usage":
+            key = (row["ChargePeriodStart"][:10], row["ConsumedUnit"].lower(), row["ConsumedUnit"], row["ServiceName"])
+            sums[key] = sums.get(key, Decimal(0)) + Decimal(row["ConsumedQuantity"])
+    return sums
+
+
+def test_consumed_quantities_become_usage_per_day_unit_and_service() -> None:
+    run = Run(FakeVercel(example_rows()))
+
+    _, request = run.collect()
+
+    found = {(u.day.isoformat(), u.metric, u.unit, u.ServiceName): u.quantity for u in run.sink.used}
+    assert found == _expected_usage() and len(run.sink.used) == 12  # 4 services x 3 days; the credit is no usage
+    assert found[("2025-03-10", "requests", "Requests", "Edge Requests")] == Decimal(412380 + 58211)
+    assert found[("2025-03-11", "hours", "Hours", "Vercel Functions")] == Decimal("6.875") + Decimal("0.451")
+    assert {(u.ProviderName, u.x_tenant, u.ResourceId, u.x_source) for u in run.sink.used} == {
+        ("Vercel", "", "", "vercel")
+    }
+    # Derived from the charges already read, and no extra request to Vercel.
+    assert (run.sink.read, request.requests.count) == (22, 1)
+
+
+def test_usage_keeps_to_the_asked_days_and_re_collecting_writes_the_same_keys() -> None:
+    first, second = Run(FakeVercel(example_rows())), Run(FakeVercel(example_rows()), now=NOW + timedelta(hours=6))
+
+    first.collect(FIRST, FIRST)
+    second.collect(FIRST, FIRST)
+
+    assert {u.day for u in first.sink.used} == {FIRST}
+    assert [u.identity for u in first.sink.used] == [u.identity for u in second.sink.used]

@@ -65,9 +65,10 @@ class Sink:
         self.costs.add(item)
         self._fresh(item.ChargePeriodEnd)
 
-    def use(self, item: UsageItem) -> None:
-        """Accept one usage item."""
-        self.read += 1
+    def use(self, item: UsageItem, *, derived: bool = False) -> None:
+        """Accept one usage item; ``derived`` usage is summed from records already counted as read."""
+        if not derived:
+            self.read += 1
         self.usage.add(item)
 
     def reject(self, where: str, reason: str) -> None:

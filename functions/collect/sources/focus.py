@@ -19,6 +19,7 @@ from spendwatch.domain.money import MoneyError, parse_amount
 from spendwatch.platform.aws import client
 
 from collect.sources.base import CollectRequest, Coverage, SourceError
+from collect.sources.usage import UsageTally
 
 NULL = "NULL"
 SUFFIXES = (".csv", ".csv.gz")
@@ -216,11 +217,16 @@ def read_file(
 
 
 def collect(request: CollectRequest) -> Coverage:
-    """Read every export file under the source's path; the days seen are the days covered."""
+    """Read every export file under the source's path; the days seen are the days covered.
+
+    Consumed quantities are summed over all files and written as usage once every file is read, so a day
+    split across files is one quantity and a failed run leaves the usage already stored as it was.
+    """
     path = request.source.path
     if not path:
         raise FocusSourceError(f"source {request.source.name!r} has no path")
     s3 = client("s3") if path.startswith("s3://") else None
+    usage = UsageTally(request.source.name, request.collected_at)
     with request.requests.counting(s3):
         for file in list_files(path, s3):
             for result in read_file(file, request.source.name, request.collected_at, (request.start, request.end)):
@@ -228,6 +234,8 @@ def collect(request: CollectRequest) -> Coverage:
                     request.sink.reject(f"{result.file} line {result.line}", result.reason)
                 else:
                     request.sink.cost(result)
+                    usage.add(result)
+    usage.write(request.sink)
     days = sorted(request.sink.costs.days)
     if not days:
         return Coverage(request.start, request.end)

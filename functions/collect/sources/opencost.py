@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from spendwatch.domain.models import CostItem
+from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.domain.money import ZERO, MoneyError, parse_amount
 from spendwatch.platform import http
 
@@ -66,6 +66,11 @@ COMPONENTS = (
     Component("External", "externalCost"),
 )
 UNATTRIBUTED = "Unattributed"
+# Collected usage per allocation and day: (metric, allocation field, unit, divisor). RAM is in GiB (2**30 bytes).
+USAGE_METRICS = (
+    ("cpu_core_hours", "cpuCoreHours", "Core-Hours", Decimal(1)),
+    ("ram_gib_hours", "ramByteHours", "GiB-Hours", GIB),
+)
 
 
 class OpenCostSourceError(SourceError):
@@ -197,6 +202,10 @@ def _cluster(alloc: Mapping[str, Any], target: Target) -> str:
     return str(cluster) if cluster else ""
 
 
+def _tenant(tags: Mapping[str, str]) -> str:
+    return next((tags[key] for key in TENANT_KEYS if key in tags), "")
+
+
 def to_cost_items(name: str, alloc: Mapping[str, Any], target: Target) -> list[CostItem]:
     """Cost items for one allocation of one daily set; AllocationError says what is wrong with it."""
     day = allocation_day(alloc)
@@ -204,7 +213,6 @@ def to_cost_items(name: str, alloc: Mapping[str, Any], target: Target) -> list[C
     # Periods are whole days even while today is still accruing, so the next run overwrites the same items.
     end = start + ONE_DAY
     tags = labels(name, target.keys)
-    tenant = next((tags[key] for key in TENANT_KEYS if key in tags), "")
     common: dict[str, Any] = {
         "ProviderName": PROVIDER,
         "SubAccountId": _cluster(alloc, target),
@@ -218,7 +226,7 @@ def to_cost_items(name: str, alloc: Mapping[str, Any], target: Target) -> list[C
         "x_source": target.source,
         "x_collected_at": target.collected_at,
         "x_estimated": end > target.collected_at,
-        "x_tenant": tenant,
+        "x_tenant": _tenant(tags),
     }
     try:
         return [
@@ -236,6 +244,26 @@ def to_cost_items(name: str, alloc: Mapping[str, Any], target: Target) -> list[C
     except ValidationError as exc:
         first = exc.errors()[0]
         raise AllocationError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+
+
+def to_usage_items(name: str, alloc: Mapping[str, Any], target: Target) -> list[UsageItem]:
+    """CPU core-hours and RAM GiB-hours of one allocation's day, for the fields the allocation has."""
+    day = allocation_day(alloc)
+    tags = labels(name, target.keys)
+    common: dict[str, Any] = {
+        "day": day,
+        "ProviderName": PROVIDER,
+        "ServiceName": SERVICE,
+        "ResourceId": name,
+        "x_tenant": _tenant(tags),
+        "x_source": target.source,
+        "x_collected_at": target.collected_at,
+    }
+    return [
+        UsageItem(metric=metric, quantity=_amount(alloc, field) / divisor, unit=unit, **common)
+        for metric, field, unit, divisor in USAGE_METRICS
+        if alloc.get(field) is not None
+    ]
 
 
 def _span(first: date, last: date) -> str:
@@ -311,12 +339,16 @@ class Reader:
             if not first <= day <= last:
                 raise AllocationError(f"set for {day} is outside the requested days")
             items = to_cost_items(name, alloc, self.target)
+            usage = to_usage_items(name, alloc, self.target)
         except AllocationError as exc:
             self.request.sink.reject(where, str(exc))
             return
         self.covered.add(day)
         for item in items:
             self.request.sink.cost(item)
+        for quantity in usage:
+            # The same allocation's quantities: written, not read a second time.
+            self.request.sink.use(quantity, derived=True)
 
 
 def coverage(covered: set[date], first: date, last: date) -> Coverage:

@@ -26,6 +26,7 @@ from spendwatch.platform.secrets import SecretError
 
 from collect.sources.base import CollectRequest, Coverage, SourceError, chunks, days_to_read
 from collect.sources.focus import NULL, RowError, to_cost_item
+from collect.sources.usage import UsageTally
 
 DEFAULT_URL = "https://api.vercel.com"
 PATH = "/v1/billing/charges"
@@ -137,8 +138,12 @@ def fetch_lines(
 
 
 def read_lines(request: CollectRequest, lines: list[str], target: Target, first: date, last: date) -> None:
-    """Every charge of the chunk into the sink; broken lines and rows are counted, not fatal."""
+    """Every charge of the chunk into the sink, then its days' consumed quantities as usage.
+
+    Broken lines and rows are counted, not fatal. Chunks never share a day, so each chunk's usage is whole.
+    """
     where = f"{PATH} {_span(first, last)} line"
+    usage = UsageTally(target.source, target.collected_at)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -150,6 +155,8 @@ def read_lines(request: CollectRequest, lines: list[str], target: Target, first:
         # A charge outside the asked days would replace the totals of a day this run did not read in full.
         if first <= item.day <= last:
             request.sink.cost(item)
+            usage.add(item)
+    usage.write(request.sink)
 
 
 def _span(first: date, last: date) -> str:

@@ -168,8 +168,24 @@ def invoice_cost(row: Any, origin: Origin, month: date) -> CostItem:
     )
 
 
+def droplet_hours(droplet: dict[str, Any], day: date) -> Decimal:
+    """The hours a droplet is billed for on ``day`` (UTC): from midnight, or its ``created_at`` if later, to
+    the day's end, a started hour counting whole (DigitalOcean bills droplets by the hour at ``price_hourly``).
+
+    The inventory only shows droplets that exist now, so the rest of the day is counted as if it keeps
+    running, as today's costs are estimates; a droplet without a readable ``created_at`` counts the whole day.
+    """
+    start, end = _midnight(day), _midnight(day + timedelta(days=1))
+    created = _timestamp(droplet, "created_at")
+    if created is not None and created > start:
+        start = min(created, end)
+    hours, rest = divmod(end - start, timedelta(hours=1))
+    return Decimal(hours + (1 if rest else 0))
+
+
 def droplet_usage(droplet: Any, origin: Origin, day: date) -> list[UsageItem]:
-    """A droplet on the inventory day: one ``droplets`` item (unit = size slug) and its two list prices.
+    """A droplet on the inventory day: one ``droplets`` item (unit = size slug), its ``droplet_hours`` that
+    day and its two list prices.
 
     UsageItem has no free-form field, so the size rides in the unit and the droplet id in ResourceId; the
     prices are separate metrics on the same ResourceId, and summed over a day they are the fleet's burn rate.
@@ -196,6 +212,7 @@ def droplet_usage(droplet: Any, origin: Origin, day: date) -> list[UsageItem]:
     try:
         return [
             UsageItem(metric="droplets", quantity=Decimal(1), unit=slug, **common),
+            UsageItem(metric="droplet_hours", quantity=droplet_hours(droplet, day), unit="Hours", **common),
             UsageItem(metric="droplet_price_hourly", quantity=hourly, unit="USD/hour", **common),
             UsageItem(metric="droplet_price_monthly", quantity=monthly, unit="USD/month", **common),
         ]
