@@ -181,9 +181,9 @@ class Uncertainty:
         variance = np.cumsum(np.cumsum(self.psi) ** 2)
         bands = self._spread("sums", variance, days**2, level)
         factor = self._overlap_factor(level)
-        return Bands(
-            self._floored_by_shape(bands.down * factor, variance), self._floored_by_shape(bands.up * factor, variance)
-        )
+        down, up = (self._floored_by_shape(side * factor, variance) for side in (bands.down, bands.up))
+        # Still never less certain further out (the widening stops where the empirical errors run out).
+        return Bands(np.maximum.accumulate(down, axis=1), np.maximum.accumulate(up, axis=1))
 
     def _floored_by_shape(self, width: FloatArray, variance: FloatArray) -> FloatArray:
         """Widths of sums resting on few independent errors: at least the anchor's width grown along the shape.
