@@ -13,6 +13,7 @@ BENCHES = (
     "detection_quality",
     "real_data",
     "alert_pipeline",
+    "pricing",
     "api_latency",
     "stop_time",
 )

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from spendwatch.domain.config import cached_config
+from spendwatch.domain.config import Config, cached_config
 from spendwatch.domain.runs import CollectionRun, CollectionWindow
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store
-from spendwatch.store.records import UsageChanged, decode
+from spendwatch.store.records import UnreadableRecordError, UsageChanged, decode
 
-from price.reprice import Outcome, reprice
+from price.reprice import Outcome, every_period, reprice
 
 RUN_SOURCE = "price"
 
@@ -36,8 +37,33 @@ def run_record(outcome: Outcome, started: Any, store: Store) -> CollectionRun:
         records_read=outcome.changes,
         records_written=outcome.items_written,
         requests=store.requests,
+        # Priced data runs through the end of the last day priced.
+        data_through=_end_of(outcome.last_day),
         notes=notes,
     )
+
+
+def _end_of(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def _changes(event: dict[str, Any], config: Config) -> list[UsageChanged]:
+    """A stream batch's usage changes (unreadable records are logged and skipped), or, invoked directly with
+    ``{"reprice": {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}}``, every card's periods touching those days
+    (after a rate card changed, or to price usage written before the function ran)."""
+    if "reprice" in event:
+        window = event["reprice"]
+        return every_period(config, date.fromisoformat(window["start"]), date.fromisoformat(window["end"]))
+    changes = []
+    for record in event.get("Records", []):
+        try:
+            change = decode(record)
+        except UnreadableRecordError:
+            logger.exception("unreadable stream record", extra={"event_id": record.get("eventID")})
+            continue
+        if isinstance(change, UsageChanged):
+            changes.append(change)
+    return changes
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -47,9 +73,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = FunctionSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
     config = cached_config(settings.config_path)
-    changes = [change for change in map(decode, event.get("Records", [])) if isinstance(change, UsageChanged)]
-    outcome = reprice(store, config, changes)
-    if changes:
+    outcome = reprice(store, config, _changes(event, config))
+    # A batch no card prices (most collected usage) leaves no run behind; one that priced something or found a
+    # card gone from the config does.
+    if outcome.priced_days or outcome.notes:
         store.put_run(run_record(outcome, started, store))
     logger.info(
         "priced",

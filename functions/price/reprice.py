@@ -13,14 +13,14 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from spendwatch.domain.aggregates import PeriodTotals
 from spendwatch.domain.config import Config
 from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.domain.plans import RateCard
 from spendwatch.domain.pricing import SOURCE_PREFIX, group_usage, period_bounds, price_card, price_source
-from spendwatch.domain.usage import usage_sources
+from spendwatch.domain.usage import PUSH_SOURCE, usage_sources
 from spendwatch.store import Store
 from spendwatch.store.costs import cost_record
 from spendwatch.store.records import UsageChanged
@@ -63,6 +63,17 @@ def touched_periods(cards: Sequence[RateCard], changes: Iterable[UsageChanged]) 
             if card.metric == change.metric:
                 periods[card.name].add(period_bounds(card.period, change.day)[0])
     return periods
+
+
+def every_period(config: Config, start: date, end: date) -> list[UsageChanged]:
+    """Changes that make :func:`reprice` price every card's periods touching [start, end] (after a card changed)."""
+    changes = []
+    for card in config.rate_cards:
+        day = start
+        while day <= end:
+            changes.append(UsageChanged(PUSH_SOURCE, card.metric, day))
+            day = period_bounds(card.period, day)[1] + timedelta(days=1)
+    return changes
 
 
 def reprice(store: Store, config: Config, changes: Sequence[UsageChanged]) -> Outcome:

@@ -13,6 +13,7 @@ from spendwatch.platform.resources import ENV_CONFIG
 from spendwatch_local import tomlout
 from spendwatch_local.demo.data import DEMO_DAYS
 from spendwatch_local.demo.shapes import CLUSTER
+from spendwatch_local.demo.usage import PLANS
 
 DEFAULT_CONFIG = "spendwatch.toml"
 STATE_DIR = ".spendwatch"  # gitignored; what the runtime generates lives here
@@ -86,9 +87,12 @@ def demo_sources(bucket: str, urls: DemoUrls) -> list[dict[str, Any]]:
 
 
 def with_demo(config: Config, bucket: str, urls: DemoUrls = PENDING_URLS) -> Config:
-    """The config with the demo sources added, validated like any config file."""
+    """The config with the demo sources and the demo application's rate cards, limits, unit costs and
+    allocations added, validated like any config file."""
     data = config.model_dump(mode="json")
     data["sources"] = [*data.get("sources", []), *demo_sources(bucket, urls)]
+    for table, entries in PLANS.items():
+        data[table] = [*data.get(table, []), *entries]
     return parse_config(tomlout.dumps(data), "effective config (your config + demo sources)")
 
 

@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import boto3
 from aws_lambda_powertools import Logger
 from spendwatch.domain.config import Config, ConfigError
 from spendwatch.platform import clock, resources
+from spendwatch.store import Store
 from spendwatch.store import table as store_table
 
 from spendwatch_local import localconfig
@@ -30,6 +31,7 @@ from spendwatch_local.demo.providers import (
     use_demo_token,
 )
 from spendwatch_local.demo.sample import upload_demo
+from spendwatch_local.demo.usage import demo_usage
 from spendwatch_local.eventbridge.schedule import Schedule, ScheduleError, parse_schedule
 from spendwatch_local.eventbridge.scheduler import Scheduler, utc_now
 from spendwatch_local.lambdas.functions import FunctionLoadError, LocalFunction
@@ -217,6 +219,8 @@ def _serve(
         if stop.is_set():
             return EXIT_OK
         fire(source, started_at)
+    if options.demo:
+        _push_demo_usage(backend, started_at.date(), console)
     # The stream functions (alert evaluation and delivery) then catch up from the start of the stream (trim
     # horizon, as the event sources start) and run as records arrive; started after the first collections so
     # they don't compete with them for moto; a 1 s batching window instead of 5 s keeps the loop snappy.
@@ -245,6 +249,22 @@ def _serve(
     elapsed = time.monotonic() - started
     _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env, elapsed)
     return EXIT_OK
+
+
+def _push_demo_usage(backend: _Backend, today: date, console: Console) -> None:
+    """The demo application's usage, written as its pushes would be: the price function and evaluation take it
+    from the stream like any other usage."""
+    items = demo_usage(today)
+    Store(boto3.client("dynamodb", region_name=backend.aws.region), backend.created.table).put_usage(items)
+    # Priced now, so the totals served from the ready line on already hold them; when the stream delivers the
+    # same records, pricing them again writes nothing.
+    price = LocalFunction(store_table.PRICE.function, backend.aws.region)
+    price.load()
+    window = {"start": min(i.day for i in items).isoformat(), "end": max(i.day for i in items).isoformat()}
+    price.invoke({"reprice": window})
+    console.line(
+        f"demo application: {len(items)} usage records pushed and priced (storage per tenant, KV store, orders)"
+    )
 
 
 def _staleness_checks(region: str, started_at: datetime, logger: Logger) -> Scheduler:

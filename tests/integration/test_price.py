@@ -260,3 +260,23 @@ def test_unknown_metrics_are_stored_not_priced_and_a_removed_card_keeps_its_char
     assert _by("service") == before, "charges already priced are kept; new usage of the removed card is not priced"
     latest = _runs()[0]
     assert any("'emails' is no longer in the config" in note for note in latest["notes"])
+
+
+def test_a_changed_card_reprices_history_when_asked(priced: dict[str, Any]) -> None:
+    from price.handler import handler
+
+    _push("usage-all", _all_usage())
+    _price(priced)
+    dearer = CARDS.replace('price = "0.15"', 'price = "0.30"')
+    write_config(priced, dearer)
+    assert _cents(_by("service")) == _cents(_expected()), "a changed card prices only what arrives next"
+
+    handler({"reprice": {"start": FIRST.isoformat(), "end": LAST.isoformat()}}, LambdaContext())
+    STORAGE["tiers"][0] = (Decimal(1000), Decimal("0.30"))
+    try:
+        assert _cents(_by("service")) == _cents(_expected())
+    finally:
+        STORAGE["tiers"][0] = (Decimal(1000), Decimal("0.15"))
+    latest = _runs()[0]
+    assert latest["window"] == {"start": FIRST.isoformat(), "end": LAST.isoformat()}
+    assert latest["data_through"].startswith((LAST + timedelta(days=1)).isoformat())
