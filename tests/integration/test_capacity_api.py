@@ -393,3 +393,13 @@ def test_without_limits_capacity_is_empty_and_the_page_says_so(aws_env: dict[str
 
     page = handler(api_event("/"), LambdaContext())["body"]
     assert 'id="capacity"' in page and "No plan limits" in page and 'id="unit-costs"' not in page
+
+
+def test_the_document_describes_the_new_routes_and_the_allocation_split(aws_env: dict[str, Any], pinned: None) -> None:
+    write_config(aws_env, 'currency = "USD"\n')
+    paths = _get("/v1/openapi.json")["paths"]
+    for path in ("/v1/capacity", "/v1/usage/forecast", "/v1/unit-costs"):
+        assert "200" in paths[path]["get"]["responses"] and "400" in paths[path]["get"]["responses"]
+    assert "404" in paths["/v1/usage/forecast"]["get"]["responses"]
+    assert "404" in paths["/v1/unit-costs"]["get"]["responses"]
+    assert "allocations" in paths["/v1/costs"]["get"]["description"].lower()

@@ -50,6 +50,10 @@ def capacity_out(standing: Capacity) -> CapacityOut:
     "/v1/capacity",
     summary="Plan limits against usage: used, utilisation, growth and the day each limit is reached",
     tags=["capacity"],
+    description="Every [[limits]] entry in config order, judged from the last 90 days of usage (pushed and "
+    "collected). Quantities and utilisation (used / limit, 1 = at the limit) are decimal strings; days_to_limit "
+    "counts from data_through, and days_to_limit and limit_date are null when the forecast does not reach the limit "
+    "within 365 days.",
 )
 def get_capacity(
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page")] = 50,
@@ -70,6 +74,9 @@ def get_capacity(
     "/v1/usage/forecast",
     summary="Daily forecast of a usage metric (one tenant's or every tenant's), with its prediction interval",
     tags=["usage"],
+    description="Fitted on the metric's daily totals over the last 90 days through yesterday (one tenant's, or every "
+    "tenant's summed); points run from today for horizon_days days. A metric (or tenant) without usage in those 90 "
+    "days is a 404 with code not_found.",
     responses={
         200: {"description": "The forecast from today for horizon_days days"},
         404: openapi.error("The metric (for this tenant) has no usage in the last 90 days (code not_found)"),

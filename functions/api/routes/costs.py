@@ -105,7 +105,18 @@ def parse_where(
     return where
 
 
-@router.get("/v1/costs", summary="Cost history", tags=["costs"])
+ALLOCATIONS = (
+    "With group_by=tenant, each [[allocations]] entry splits its shared cost (the charges of its scope without a "
+    "tenant, within the filters) over tenants day by day, in proportion to that day's usage of its metric. The parts "
+    "move from the (none) group into the tenants' groups (totals and points); each group's allocated is the signed "
+    "amount that moved in (negative on (none): moved out; they add up to zero), and allocations lists each entry's "
+    "shared, allocated and unallocated amounts and its split per tenant. The grand total never changes. Days without "
+    "usage stay unallocated; an allocation whose scope may overlap an earlier one's is skipped (skipped says why); a "
+    "tenant filter turns allocations off. Other groupings are unchanged (allocated null, allocations empty)."
+)
+
+
+@router.get("/v1/costs", summary="Cost history", tags=["costs"], description=ALLOCATIONS)
 def get_costs(
     start: Annotated[
         IsoDay | None, Query(description="First day (inclusive); default: first day of this month")
@@ -126,13 +137,7 @@ def get_costs(
 
     Filters narrow the charges counted (exact matches; ``(none)`` selects charges without a value).
 
-    Allocations (group_by=tenant): each ``[[allocations]]`` entry splits its shared cost (the charges of its scope
-    without a tenant, within the filters) over tenants day by day, in proportion to that day's usage of its metric.
-    The parts move from the ``(none)`` group into the tenants' groups (totals and points); each group's
-    ``allocated`` is the signed amount that moved in (negative on ``(none)``: moved out), and ``allocations`` lists
-    each entry's ``shared``, ``allocated`` and ``unallocated`` amounts and its split per tenant. The grand total
-    never changes. Days without usage stay unallocated; an allocation whose scope may overlap an earlier one's is
-    skipped (``skipped`` says why); a tenant filter turns allocations off.
+    Allocations (group_by=tenant): see ``ALLOCATIONS``.
     """
     today = utc_now().date()
     end = end or today

@@ -37,6 +37,10 @@ def unit_cost_out(row: UnitCostRow) -> UnitCostOut:
     "/v1/unit-costs",
     summary="Cost of a scope per unit of a usage metric, per tenant or pooled",
     tags=["costs"],
+    description="For each [[unit_costs]] entry (or the one named): the cost of its scope over [start, end] (default "
+    "month to date) per tenant, or pooled under tenant '' when per_tenant is false, against the quantity of its usage "
+    "metric over the same days. unit_cost is cost / quantity, exact to 10 places, null when the quantity is zero; "
+    "costs are the scope's own charges, before allocations.",
     responses={
         200: {"description": "One item per unit cost and tenant (tenant '' when pooled)"},
         404: openapi.error("No [[unit_costs]] entry has this name (code not_found)"),
