@@ -75,8 +75,8 @@ def get_capacity(
     summary="Daily forecast of a usage metric (one tenant's or every tenant's), with its prediction interval",
     tags=["usage"],
     description="Fitted on the metric's daily totals over the last 90 days through yesterday (one tenant's, or every "
-    "tenant's summed); points run from today for horizon_days days. A metric (or tenant) without usage in those 90 "
-    "days is a 404 with code not_found.",
+    "tenant's summed; for a metric a level limit names, days without a reading keep the last one); points run from "
+    "today for horizon_days days. A metric (or tenant) without usage in those 90 days is a 404 with code not_found.",
     responses={
         200: {"description": "The forecast from today for horizon_days days"},
         404: openapi.error("The metric (for this tenant) has no usage in the last 90 days (code not_found)"),

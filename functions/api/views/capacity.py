@@ -63,6 +63,18 @@ def metric_days(items: Iterable[UsageItem], metric: str, tenant: str | None = No
     return sorted(totals.items())
 
 
+def carried_forward(days: Sequence[tuple[date, Decimal]], through: date) -> list[tuple[date, Decimal]]:
+    """A level series with every day through ``through``: a day without a reading keeps the last one (a level is
+    not zero because nobody reported it)."""
+    known, filled = dict(days), []
+    day, last = min(known), ZERO
+    while day <= through:
+        last = known.get(day, last)
+        filled.append((day, last))
+        day += timedelta(days=1)
+    return filled
+
+
 @dataclass(frozen=True)
 class UsageForecast:
     """A metric's forecast: the history it was fitted on ends at ``data_through``."""
@@ -84,11 +96,16 @@ def forecast_usage(
     horizon_days: int,
     level: float = 0.8,
 ) -> UsageForecast | None:
-    """The metric's daily forecast from ``today``; None when it has no usage in the last ``HISTORY_DAYS`` days."""
+    """The metric's daily forecast from ``today``; None when it has no usage in the last ``HISTORY_DAYS`` days.
+
+    A metric some ``level`` limit names is a level: days without a reading carry the last one forward (otherwise a
+    day without records counts as zero, as the forecaster densifies a series)."""
     items = [item for item in recent_usage(store, config, today) if item.day < today]
     days = metric_days(items, metric, tenant)
     if not days:
         return None
+    if any(limit.metric == metric and limit.basis == "level" for limit in config.limits):
+        days = carried_forward(days, today - timedelta(days=1))
     units = sorted({item.unit for item in items if item.metric == metric})
     points = usage_forecast(days, today, horizon_days, level)
     return UsageForecast(
