@@ -13,6 +13,7 @@ from spendwatch.store import StoreError
 from api.routes import (
     alerts,
     budgets,
+    capacity,
     collections,
     costs,
     dashboard,
@@ -21,6 +22,7 @@ from api.routes import (
     projections,
     reports,
     summary,
+    unit_costs,
     usage,
 )
 from api.schemas import Health
@@ -34,9 +36,11 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(projections.router)
 app.include_router(summary.router)  # before costs: the document lists the paths in this order
 app.include_router(costs.router)
+app.include_router(unit_costs.router)
 app.include_router(dashboard.router)
 app.include_router(collections.router)
 app.include_router(usage.router)
+app.include_router(capacity.router)
 app.include_router(budgets.router)
 app.include_router(alerts.router)
 app.include_router(reports.router)

@@ -30,6 +30,29 @@ class CostGroup(BaseModel):
     key: str
     total: Money
     points: list[Point]
+    allocated: Money | None = Field(
+        default=None,
+        description="group_by=tenant with [[allocations]] configured: the signed amount allocations moved into this "
+        "group (a tenant's share of shared costs) or out of it (negative, on the (none) group); included in total "
+        "and points, and adding up to zero over the groups. Null otherwise",
+    )
+
+
+class AllocationOut(BaseModel):
+    """How one allocation split its shared cost (the scope's charges without a tenant) over tenants."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    scope: dict[str, Any]
+    metric: str
+    shared: Money = Field(description="Cost of the scope's charges without a tenant over the range (and filters)")
+    allocated: Money = Field(description="The part split over tenants, day by day, by that day's usage of the metric")
+    unallocated: Money = Field(description="shared - allocated: days without usage of the metric stay under (none)")
+    tenants: dict[str, Money] = Field(description="tenant -> amount allocated to it")
+    skipped: str | None = Field(
+        default=None, description="Why nothing was allocated (its scope may overlap an earlier allocation's)"
+    )
 
 
 class CostsResponse(BaseModel):
@@ -49,6 +72,10 @@ class CostsResponse(BaseModel):
     groups: list[CostGroup]
     other_currencies: list[str] = Field(
         default_factory=list, description="Currencies present in the range but not included in these totals"
+    )
+    allocations: list[AllocationOut] = Field(
+        default_factory=list,
+        description="group_by=tenant only: each [[allocations]] entry's shared cost in the range and how it was split",
     )
 
 
@@ -299,3 +326,91 @@ class ReportPage(BaseModel):
 
     items: list[ReportOut]
     next_token: str | None
+
+
+Quantity = str  # a decimal string such as "12.5"; never a float
+
+
+class CapacityOut(BaseModel):
+    """One plan limit's standing."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    metric: str
+    scope: dict[str, str] = Field(description="The usage the limit covers: tenant and/or service ({}: all)")
+    plan: str | None
+    limit: Quantity
+    used: Quantity = Field(description="level: the latest day's quantity; sum: the period-to-date sum")
+    utilisation: str = Field(description="used / limit as a decimal string (1 = at the limit)")
+    status: str = Field(description="ok, warning, critical or exceeded")
+    growth_per_day: Quantity = Field(description="Forecast growth of the used quantity per day (may be negative)")
+    days_to_limit: int | None = Field(description="Days after data_through until the forecast reaches the limit")
+    limit_date: date | None = Field(description="data_through + days_to_limit; null when not within 365 days")
+    data_through: date | None = Field(description="The last day with usage of the limit's metric in its scope")
+    period: str = Field(description="The alert period: YYYY-MM (level limits, sum limits by month) or YYYY-MM-DD")
+
+
+class CapacityPage(BaseModel):
+    """Every plan limit's standing, paged."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[CapacityOut]
+    next_token: str | None
+
+
+class UsageForecastPoint(BaseModel):
+    """One forecast day of a usage metric."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    day: date
+    quantity: Quantity
+    lower: Quantity
+    upper: Quantity
+
+
+class UsageForecastResponse(BaseModel):
+    """A usage metric's daily forecast with its prediction interval."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    metric: str
+    tenant: str | None = Field(description="The tenant forecast; null: every tenant summed")
+    unit: str
+    interval: float
+    horizon_days: int
+    history_days: int = Field(description="How many days of usage the forecast was fitted on")
+    data_through: date = Field(description="The last day with usage in that history")
+    points: list[UsageForecastPoint]
+
+
+class UnitCostOut(BaseModel):
+    """A unit cost over a range for one tenant ("" : per_tenant = false, or charges and usage without a tenant)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+    tenant: str
+    cost: Money
+    quantity: Quantity
+    unit_cost: str | None = Field(description="cost / quantity, exact to 10 places; null when the quantity is zero")
+    currency: str
+
+
+class UnitCostsResponse(BaseModel):
+    """Unit costs over [start, end]."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    start: date
+    end: date
+    items: list[UnitCostOut]
+    next_token: str | None = None
+
+
+def quantity_text(value: Decimal) -> str:
+    """A quantity as a plain decimal string: no exponent, no trailing zeros."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -12,14 +13,37 @@ from spendwatch.domain.money import ZERO, format_money
 from spendwatch.platform.clock import utc_now
 
 from api import deps
-from api.schemas import CostGroup, CostsResponse, Point
+from api.schemas import AllocationOut, CostGroup, CostsResponse, Point
+from api.views.allocation import Split, allocate_history
 from api.web.errors import ApiError
 
 router = Router()
 
 
-def to_response(result: History, where: dict[str, Any] | None = None) -> CostsResponse:
-    """Exact history to the wire format: money as decimal strings, every period present."""
+def allocation_out(split: Split) -> AllocationOut:
+    """What one allocation did, in the wire format."""
+    return AllocationOut(
+        name=split.allocation.name,
+        scope=split.allocation.scope,
+        metric=split.allocation.metric,
+        shared=format_money(split.shared),
+        allocated=format_money(split.allocated),
+        unallocated=format_money(split.shared - split.allocated),
+        tenants={tenant: format_money(amount) for tenant, amount in sorted(split.tenants.items())},
+        skipped=split.skipped,
+    )
+
+
+def to_response(
+    result: History,
+    where: dict[str, Any] | None = None,
+    splits: list[Split] | None = None,
+    moved: dict[str, Decimal] | None = None,
+) -> CostsResponse:
+    """Exact history to the wire format: money as decimal strings, every period present.
+
+    ``splits`` and ``moved`` (from allocations) add each group's ``allocated`` and the ``allocations`` list.
+    """
     return CostsResponse(
         currency=result.currency,
         start=result.start,
@@ -33,10 +57,12 @@ def to_response(result: History, where: dict[str, Any] | None = None) -> CostsRe
                 key=group.key,
                 total=format_money(group.total),
                 points=[Point(period=p, amount=format_money(group.points.get(p, ZERO))) for p in result.periods],
+                allocated=None if moved is None else format_money(moved.get(group.key, ZERO)),
             )
             for group in result.groups
         ],
         other_currencies=result.other_currencies,
+        allocations=[allocation_out(split) for split in splits or []],
     )
 
 
@@ -79,7 +105,18 @@ def parse_where(
     return where
 
 
-@router.get("/v1/costs", summary="Cost history", tags=["costs"])
+ALLOCATIONS = (
+    "With group_by=tenant, each [[allocations]] entry splits its shared cost (the charges of its scope without a "
+    "tenant, within the filters) over tenants day by day, in proportion to that day's usage of its metric. The parts "
+    "move from the (none) group into the tenants' groups (totals and points); each group's allocated is the signed "
+    "amount that moved in (negative on (none): moved out; they add up to zero), and allocations lists each entry's "
+    "shared, allocated and unallocated amounts and its split per tenant. The grand total never changes. Days without "
+    "usage stay unallocated; an allocation whose scope may overlap an earlier one's is skipped (skipped says why); a "
+    "tenant filter turns allocations off. Other groupings are unchanged (allocated null, allocations empty)."
+)
+
+
+@router.get("/v1/costs", summary="Cost history", tags=["costs"], description=ALLOCATIONS)
 def get_costs(
     start: Annotated[
         IsoDay | None, Query(description="First day (inclusive); default: first day of this month")
@@ -99,6 +136,8 @@ def get_costs(
     """Cost per group and period between start and end (inclusive), in the configured currency.
 
     Filters narrow the charges counted (exact matches; ``(none)`` selects charges without a value).
+
+    Allocations (group_by=tenant): see ``ALLOCATIONS``.
     """
     today = utc_now().date()
     end = end or today
@@ -108,4 +147,8 @@ def get_costs(
         result = history(deps.store(), start, end, granularity, group_by, deps.config().currency, where)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from exc
-    return to_response(result, where)
+    config = deps.config()
+    if group_by != "tenant" or not config.allocations:
+        return to_response(result, where)
+    result, splits, moved = allocate_history(deps.store(), config, result, where)
+    return to_response(result, where, splits, moved)

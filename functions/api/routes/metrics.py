@@ -164,6 +164,30 @@ def freshness_families(figures: Figures) -> Iterator[Metric]:
     yield from (last_run, status, success, through)
 
 
+def capacity_families(figures: Figures) -> Iterator[Metric]:
+    """Each plan limit's utilisation and, when the forecast reaches it within a year, the days until it does.
+
+    A limit whose forecast never reaches it has no days-to-limit sample (absent, never NaN or a sentinel), so
+    ``spendwatch_capacity_days_to_limit < 7`` alerts only on limits that will be reached.
+    """
+    ratio = _gauge(
+        "spendwatch_capacity_utilisation_ratio",
+        "Used quantity / the plan limit (1 = at the limit)",
+        ["limit", "metric"],
+    )
+    days = _gauge(
+        "spendwatch_capacity_days_to_limit",
+        "Days after the last day with usage until the forecast reaches the limit (0: reached)",
+        ["limit"],
+    )
+    for standing in figures.capacity:
+        name = label_value(standing.name)
+        ratio.add_metric([name, label_value(standing.metric)], float(standing.utilisation))
+        if standing.days_to_limit is not None:
+            days.add_metric([name], float(standing.days_to_limit))
+    yield from (ratio, days)
+
+
 class FiguresCollector:
     """A prometheus_client collector over figures read beforehand (one scrape, one reading)."""
 
@@ -176,6 +200,7 @@ class FiguresCollector:
         yield from budget_families(self.figures, self.figures.summary.currency)
         yield from alert_families(self.figures)
         yield from freshness_families(self.figures)
+        yield from capacity_families(self.figures)
 
 
 def exposition(figures: Figures) -> str:
@@ -189,7 +214,10 @@ def exposition(figures: Figures) -> str:
 
 
 @router.get(
-    "/metrics", summary="Costs, budgets, alerts and freshness for Prometheus", tags=["meta"], responses=_RESPONSES
+    "/metrics",
+    summary="Costs, budgets, alerts, freshness and capacity for Prometheus",
+    tags=["meta"],
+    responses=_RESPONSES,
 )
 def get_metrics() -> Response[str]:
     """The summary's figures as Prometheus gauges."""

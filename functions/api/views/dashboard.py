@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING
 from spendwatch.domain.alerts import SEVERITY_RANK, describe_scope
 from spendwatch.domain.money import ZERO, format_money
 
+from api import deps
 from api.views import overview, trend_chart
+from api.views.allocation import unit_cost_rows
 
 if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert
     from spendwatch.domain.budgets import StoredBudget
+    from spendwatch.domain.capacity import Capacity
+    from spendwatch.domain.unit_costs import UnitCostRow
 
     from api.schemas import BudgetStatus
 
@@ -42,8 +46,15 @@ Dashboard = overview.Snapshot
 
 
 def build(now: datetime | None = None) -> Dashboard:
-    """Read the page's figures through the overview module the JSON routes share."""
-    return overview.snapshot(now)
+    """Read the page's figures through the overview module the JSON routes share, and this month's unit costs."""
+    data = overview.snapshot(now)
+    config = deps.config()
+    if config.unit_costs:
+        store, first = deps.store(), data.now.date().replace(day=1)
+        data.unit_costs = [
+            row for unit in config.unit_costs for row in unit_cost_rows(store, config, unit, first, data.now.date())
+        ]
+    return data
 
 
 def render(data: Dashboard) -> str:
@@ -58,10 +69,12 @@ def render(data: Dashboard) -> str:
         _breakdown("services", "By service, month to date", "service", data.services, summary.currency),
         "</div>",
         _budgets(data.budgets, summary.currency),
+        _capacity(data.capacity),
+        _unit_costs(data.unit_costs),
         _alerts(data.alerts),
         _freshness(data.freshness, data.now),
         '<footer class="muted">The same figures as JSON: /v1/costs/summary, /v1/costs, /v1/budgets, '
-        "/v1/alerts and /v1/collections.</footer>",
+        "/v1/alerts, /v1/collections, /v1/capacity and /v1/unit-costs.</footer>",
     ]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -211,6 +224,56 @@ def _budgets(budgets: list[tuple[StoredBudget, BudgetStatus]], default_currency:
             ]
         )
     return head + _table(["Budget", "Period", "#Spent", "#Amount", "Utilisation", "#Used"], rows) + "</section>"
+
+
+def _qty(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text
+
+
+STATUS_CSS = {"ok": "succeeded", "warning": "warning", "critical": "critical", "exceeded": "critical"}
+
+
+def _capacity(standings: list[Capacity]) -> str:
+    head = '<section class="card" id="capacity"><h2>Capacity: plan limits against usage</h2>'
+    if not standings:
+        return head + '<p class="empty">No plan limits: add [[limits]] to spendwatch.toml.</p></section>'
+    rows = []
+    for c in standings:
+        percent = c.utilisation * 100
+        css = "over" if c.status in ("critical", "exceeded") else "warn" if c.status == "warning" else ""
+        reach = "not within a year" if c.limit_date is None else f"{c.days_to_limit} d, {c.limit_date}"
+        rows.append(
+            [
+                f'{escape(c.name)}<div class="note">{escape(c.metric)} · {escape(describe_scope(c.scope))}</div>',
+                escape(c.plan or ""),
+                f"{_qty(c.used)} / {_qty(c.limit)}",
+                _bar(percent, css),
+                f"{percent:.1f} %",
+                f'<span class="badge {STATUS_CSS[c.status]}">{escape(c.status)}</span>',
+                f'<span class="nowrap">{reach}</span><div class="note">data through {c.data_through or "none"}</div>',
+            ]
+        )
+    columns = ["Limit", "Plan", "#Used / limit", "Utilisation", "#Used", "Status", "Limit reached"]
+    return head + _table(columns, rows) + "</section>"
+
+
+def _unit_costs(rows: list[UnitCostRow]) -> str:
+    if not rows:
+        return ""
+    head = '<section class="card" id="unit-costs"><h2>Unit costs, month to date</h2>'
+    table_rows = [
+        [
+            escape(r.name),
+            escape(r.tenant) or '<span class="muted">all</span>',
+            _money(r.cost, r.currency),
+            _qty(r.quantity),
+            "" if r.unit_cost is None else f"{_qty(r.unit_cost)} {escape(r.currency)}",
+        ]
+        for r in rows
+    ]
+    columns = ["Unit cost", "Tenant", "#Cost", "#Quantity", "#Per unit"]
+    return head + _table(columns, table_rows) + "</section>"
 
 
 def _alerts(alerts: list[Alert]) -> str:

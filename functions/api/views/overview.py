@@ -21,10 +21,13 @@ from spendwatch.platform.clock import utc_now
 
 from api import deps
 from api.schemas import BudgetStatus
+from api.views.capacity import capacity_now
 
 if TYPE_CHECKING:
     from spendwatch.domain.budgets import StoredBudget
+    from spendwatch.domain.capacity import Capacity
     from spendwatch.domain.forecast import ForecastPoint
+    from spendwatch.domain.unit_costs import UnitCostRow
 
 HISTORY_DAYS = 365
 RUN_PAGES = 10  # how far back /metrics and the page look for each source's latest run (10 x 200 runs)
@@ -171,10 +174,13 @@ class Snapshot:
     budgets: list[tuple[StoredBudget, BudgetStatus]]
     alerts: list[Alert]
     freshness: list[Freshness]
+    capacity: list[Capacity] = field(default_factory=list)
+    unit_costs: list[UnitCostRow] = field(default_factory=list)
 
 
 def snapshot(now: datetime | None = None) -> Snapshot:
-    """Read the summary, this month's breakdowns, budgets, open alerts and freshness."""
+    """Read the summary, this month's breakdowns, budgets, open alerts, freshness and every plan limit's standing
+    (unit costs are the page's alone: ``dashboard.build`` adds them)."""
     now = now or utc_now()
     today = now.date()
     return Snapshot(
@@ -185,4 +191,5 @@ def snapshot(now: datetime | None = None) -> Snapshot:
         budgets=budgets(),
         alerts=open_alerts(now),
         freshness=freshness(),
+        capacity=capacity_now(deps.store(), deps.config(), today),
     )
