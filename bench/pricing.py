@@ -25,8 +25,7 @@ from spendwatch.domain.models import UsageItem  # noqa: E402
 from spendwatch.platform import aws, clock  # noqa: E402
 from spendwatch.store import Store  # noqa: E402
 from spendwatch.store import table as store_table  # noqa: E402
-from spendwatch.store.base import to_item  # noqa: E402
-from spendwatch.store.costs import usage_record  # noqa: E402
+from spendwatch.store.costs import usage_image  # noqa: E402
 
 from spendwatch_local.streams.poller import PollerSettings, StreamPoller, function_handlers  # noqa: E402
 
@@ -80,7 +79,7 @@ def batch(today: date) -> list[UsageItem]:
 
 def _event(items: list[UsageItem]) -> dict[str, Any]:
     records = [
-        {"eventID": str(n), "eventName": "INSERT", "dynamodb": {"NewImage": to_item(usage_record(item))}}
+        {"eventID": str(n), "eventName": "INSERT", "dynamodb": {"NewImage": usage_image(item)}}
         for n, item in enumerate(items)
     ]
     return {"Records": records}

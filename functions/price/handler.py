@@ -74,9 +74,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     store = Store(client("dynamodb"), settings.table)
     config = cached_config(settings.config_path)
     outcome = reprice(store, config, _changes(event, config))
-    # A batch no card prices (most collected usage) leaves no run behind; one that priced something or found a
-    # card gone from the config does.
-    if outcome.priced_days or outcome.notes:
+    # A batch that changed no charge (collected usage no card prices, a replay) leaves no run behind; one that
+    # wrote charges or found a card gone from the config does.
+    if outcome.days_written or outcome.notes:
         store.put_run(run_record(outcome, started, store))
     logger.info(
         "priced",

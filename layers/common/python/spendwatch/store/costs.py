@@ -49,6 +49,11 @@ def usage_record(item: UsageItem) -> dict[str, Any]:
     return data
 
 
+def usage_image(item: UsageItem) -> dict[str, Any]:
+    """:func:`usage_record` in DynamoDB's wire shape, as a stream record's ``NewImage`` carries it."""
+    return to_item(usage_record(item))
+
+
 def usage_fields(record: dict[str, Any]) -> dict[str, Any]:
     """A stored usage record's fields as the usage model takes them (the stored day is the model's day)."""
     from spendwatch.domain.models import UsageItem
