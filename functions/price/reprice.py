@@ -20,7 +20,7 @@ from spendwatch.domain.config import Config
 from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.domain.plans import RateCard
 from spendwatch.domain.pricing import SOURCE_PREFIX, group_usage, period_bounds, price_card, price_source
-from spendwatch.domain.usage import PUSH_SOURCE, usage_sources
+from spendwatch.domain.usage import PUSH_SOURCE
 from spendwatch.store import Store
 from spendwatch.store.costs import cost_record
 from spendwatch.store.records import UsageChanged
@@ -84,14 +84,14 @@ def reprice(store: Store, config: Config, changes: Sequence[UsageChanged]) -> Ou
     outcome.unpriced_metrics = {c.metric for c in changes if c.metric not in metrics}
     priced = [c for c in changes if c.metric in metrics]
     periods = touched_periods(cards, priced)
-    sources = usage_sources((source.name for source in config.sources), (c.source for c in changes))
     priced_months = {c.day.isoformat()[:7] for c in priced}
     for month in sorted({c.day.isoformat()[:7] for c in changes}):
         stored = store.day_fingerprints(month, SOURCE_PREFIX)
         gone = {source for source, _day in stored} - {price_source(card) for card in cards}
         outcome.notes += [note for note in map(_removed, sorted(gone)) if note not in outcome.notes]
         if month in priced_months:
-            usage = [item for item in store.usage_items(sources, month) if item.metric in metrics]
+            first = date.fromisoformat(f"{month}-01")
+            usage = list(store.usage_items(first, period_bounds("month", first)[1], metrics))
             _price_month(store, config, usage, (periods, stored), outcome)
     return outcome
 

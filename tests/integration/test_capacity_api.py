@@ -221,8 +221,10 @@ def test_capacity_reads_each_month_once_for_every_limit(loaded: dict[str, Any]) 
     counted = store()
     standings = capacity_now(counted, deps.config(), TODAY)
     assert len(standings) == 4
-    # 90 days back from 15 June touch March to June: one query per month, pushed usage the only source.
-    assert counted.requests == 4
+    # 90 days back from 15 June touch March to June: one query per metric and month, every source's usage in it.
+    metrics = {limit.metric for limit in deps.config().limits}
+    assert len(metrics) == 2
+    assert counted.requests == 4 * len(metrics)
 
 
 def test_usage_forecast_extends_the_line(loaded: dict[str, Any]) -> None:

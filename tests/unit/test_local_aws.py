@@ -85,3 +85,71 @@ def test_stream_records_read_the_same_with_and_without_the_serializer(
     assert isinstance(direct[0]["dynamodb"]["ApproximateCreationDateTime"], datetime)
     assert direct[1]["dynamodb"]["OldImage"]["amount"] == {"N": "12.3456"}
     assert direct[1]["dynamodb"]["NewImage"]["tags"] == {"M": {"team": {"S": "web"}, "env": {"S": "prod"}}}
+
+
+def _queries(ddb: Any, table: str) -> list[Any]:
+    """Queries of every shape the store makes: whole partitions, key ranges and prefixes, pages, filters,
+    projections, newest first, and an empty partition."""
+    key = "pk = :p"
+    asked = [
+        {"KeyConditionExpression": key, "ExpressionAttributeValues": {":p": {"S": "P#1"}}},
+        {"KeyConditionExpression": key, "ExpressionAttributeValues": {":p": {"S": "nothing"}}},
+        {
+            "KeyConditionExpression": f"{key} AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":p": {"S": "P#2"}, ":a": {"S": "2026-01-03"}, ":b": {"S": "2026-01-07#~"}},
+        },
+        {
+            "KeyConditionExpression": f"{key} AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": {"S": "P#1"}, ":s": {"S": "2026-01-1"}},
+        },
+        {"KeyConditionExpression": key, "ExpressionAttributeValues": {":p": {"S": "P#2"}}, "Limit": 4},
+        {"KeyConditionExpression": key, "ExpressionAttributeValues": {":p": {"S": "P#2"}}, "ScanIndexForward": False},
+        {
+            "KeyConditionExpression": key,
+            "FilterExpression": "#m IN (:m0, :m1)",
+            "ExpressionAttributeNames": {"#m": "metric"},
+            "ExpressionAttributeValues": {":p": {"S": "P#1"}, ":m0": {"S": "m0"}, ":m1": {"S": "m2"}},
+            "ProjectionExpression": "pk, sk, metric",
+        },
+    ]
+    answers = []
+    for kwargs in asked:
+        page = ddb.query(TableName=table, **kwargs)
+        answers.append((page["Items"], page.get("LastEvaluatedKey"), page["Count"], page["ScannedCount"]))
+    start = ddb.query(
+        TableName=table, KeyConditionExpression=key, ExpressionAttributeValues={":p": {"S": "P#2"}}, Limit=4
+    )
+    after = ddb.query(
+        TableName=table,
+        KeyConditionExpression=key,
+        ExpressionAttributeValues={":p": {"S": "P#2"}},
+        ExclusiveStartKey=start["LastEvaluatedKey"],
+    )
+    answers.append(after["Items"])
+    return answers
+
+
+def test_queries_answered_from_their_partition_read_the_same_as_from_the_whole_table(aws: AwsEndpoint) -> None:
+    from moto.dynamodb.models.table import Table
+
+    ddb = _client("dynamodb", aws)
+    ddb.create_table(**store_table.table_create_kwargs("q"))
+    for partition in range(5):
+        for day in range(20):
+            item = {
+                "pk": {"S": f"P#{partition}"},
+                "sk": {"S": f"2026-01-{day + 1:02d}#{partition}"},
+                "metric": {"S": f"m{day % 4}"},
+                "quantity": {"N": str(day * 1.5)},
+            }
+            ddb.put_item(TableName="q", Item=item)
+    assert getattr(Table.query, "_spendwatch_direct", False)
+    direct = _queries(ddb, "q")
+    patched = Table.query
+    Table.query = patched.__wrapped__  # type: ignore[attr-defined]
+    try:
+        whole_table = _queries(ddb, "q")
+    finally:
+        Table.query = patched  # type: ignore[method-assign]
+    assert direct == whole_table
+    assert [len(answer[0]) for answer in direct[:-1]] == [20, 0, 5, 10, 4, 20, 10]

@@ -20,14 +20,14 @@ from spendwatch.domain.budgets import (
     period_bounds,
     period_label,
 )
-from spendwatch.domain.capacity import Capacity, capacity, usage_days
+from spendwatch.domain.capacity import HISTORY_DAYS, Capacity, capacity, usage_days
 from spendwatch.domain.config import Config
 from spendwatch.domain.detect import DEFAULT_CONFIG
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.plans import Limit
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.domain.spend import ScopeSpend
-from spendwatch.domain.usage import usage_between, usage_sources
+from spendwatch.domain.usage import usage_between
 from spendwatch.platform.observability import logger
 from spendwatch.store import Store
 from spendwatch.store.records import (
@@ -44,8 +44,6 @@ FORECAST_HISTORY_DAYS = 120
 # Backfilling a year must not page about every spike of that year: only recent days are judged.
 RECENT_DAYS = 14
 FIRST_SEEN_HISTORY = 60
-# Capacity forecasts learn growth from this much usage history.
-USAGE_HISTORY_DAYS = 90
 
 
 @dataclass
@@ -57,7 +55,6 @@ class Changes:
     failed_runs: list[CollectionRun] = field(default_factory=list)
     succeeded_runs: list[CollectionRun] = field(default_factory=list)
     usage_metrics: set[str] = field(default_factory=set)
-    usage_sources: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, records: Iterable[Mapping[str, Any]]) -> Changes:
@@ -79,7 +76,6 @@ class Changes:
                 changes.succeeded_runs.append(change.run)
             elif isinstance(change, UsageChanged):
                 changes.usage_metrics.add(change.metric)
-                changes.usage_sources.add(change.source)
         return changes
 
 
@@ -131,7 +127,7 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
     if changes.affected_days or changes.budgets_changed or changes.succeeded_runs or limits:
         inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved"]
     if limits:
-        inputs.capacities = capacities(store, config, limits, now.date(), changes.usage_sources)
+        inputs.capacities = capacities(store, limits, now.date())
     if changes.affected_days:
         inputs.judged_days = sorted(
             d for d in changes.affected_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date()
@@ -146,13 +142,10 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
     return inputs
 
 
-def capacities(
-    store: Store, config: Config, limits: list[Limit], today: date, also: Iterable[str] = ()
-) -> list[Capacity]:
+def capacities(store: Store, limits: list[Limit], today: date) -> list[Capacity]:
     """The standing of each limit from its metric's recent usage (read once for all of them)."""
-    sources = usage_sources((source.name for source in config.sources), also)
     metrics = {limit.metric for limit in limits}
-    items = usage_between(store, sources, today - timedelta(days=USAGE_HISTORY_DAYS), today, metrics)
+    items = usage_between(store, today - timedelta(days=HISTORY_DAYS - 1), today, metrics)
     return [capacity(limit, usage_days(limit, items), today) for limit in limits]
 
 

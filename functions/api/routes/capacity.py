@@ -6,7 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from spendwatch.domain.capacity import Capacity
+from spendwatch.domain.capacity import HISTORY_DAYS, Capacity
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 
@@ -95,7 +95,7 @@ def get_usage_forecast(
     result = view.forecast_usage(deps.store(), deps.config(), metric, tenant, today, horizon_days, INTERVAL_LEVEL)
     if result is None:
         whose = "" if tenant is None else f" for tenant {tenant[:64]!r}"
-        raise ApiError(404, "not_found", f"no usage of {metric[:64]!r}{whose} in the last {view.HISTORY_DAYS} days")
+        raise ApiError(404, "not_found", f"no usage of {metric[:64]!r}{whose} in the last {HISTORY_DAYS} days")
     return UsageForecastResponse(
         metric=result.metric,
         tenant=result.tenant,

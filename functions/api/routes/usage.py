@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.domain.history import QueryError, check_range
 from spendwatch.domain.models import IsoDay
-from spendwatch.domain.usage import PUSH_SOURCE, UsageBatch, UsageConflictError, daily_usage, ingest
+from spendwatch.domain.usage import UsageBatch, UsageConflictError, daily_usage, ingest
 from spendwatch.platform.clock import utc_now
 
 from api import deps
@@ -76,8 +76,7 @@ def get_usage(
         raise ApiError(400, "invalid_parameter", f"ask for at most {MAX_USAGE_DAYS} days of usage at a time")
     fingerprint = hashlib.sha256(f"{start}|{end}|{metric}|{tenant}".encode()).hexdigest()[:16]
     offset = _offset(next_token, fingerprint)
-    sources = [PUSH_SOURCE, *(s.name for s in deps.config().sources)]
-    rows = daily_usage(deps.store(), sources, start, end, metric, tenant)
+    rows = daily_usage(deps.store(), start, end, metric, tenant)
     page = rows[offset : offset + limit]
     more = offset + limit < len(rows)
     token = base64.urlsafe_b64encode(json.dumps({"o": offset + limit, "q": fingerprint}).encode()).decode()

@@ -24,8 +24,6 @@ from spendwatch.domain.money import ZERO
 from spendwatch.domain.unit_costs import UNALLOCATED, UnitCostRow, allocate, unit_costs
 from spendwatch.domain.usage import daily_usage
 
-from api.views.capacity import usage_sources
-
 if TYPE_CHECKING:
     from spendwatch.domain.config import Config
     from spendwatch.domain.plans import Allocation, UnitCost
@@ -71,7 +69,7 @@ def daily_quantities(
     """The metric's quantity per day and tenant, and per tenant over [start, end] (tenant "": usage without one)."""
     per_day: dict[date, dict[str, Decimal]] = defaultdict(dict)
     per_tenant: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for row in daily_usage(store, usage_sources(config), start, end, metric):
+    for row in daily_usage(store, start, end, metric):
         day = date.fromisoformat(row.day)
         per_day[day][row.tenant] = per_day[day].get(row.tenant, ZERO) + row.quantity
         per_tenant[row.tenant] += row.quantity

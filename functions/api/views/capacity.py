@@ -13,33 +13,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spendwatch.domain.aggregates import months_between
-from spendwatch.domain.capacity import Capacity, UsagePoint, capacity, usage_days, usage_forecast
+from spendwatch.domain.capacity import HISTORY_DAYS, Capacity, UsagePoint, capacity, usage_days, usage_forecast
 from spendwatch.domain.money import ZERO
-from spendwatch.domain.usage import PUSH_SOURCE
+from spendwatch.domain.usage import usage_between
 
 if TYPE_CHECKING:
     from spendwatch.domain.config import Config
     from spendwatch.domain.models import UsageItem
     from spendwatch.store import Store
 
-# How far back limits and usage forecasts read: enough for the forecaster's weekly rhythm and any sum period.
-HISTORY_DAYS = 90
 
-
-def usage_sources(config: Config) -> list[str]:
-    """Pushed usage first, then every configured source (each once)."""
-    return list(dict.fromkeys([PUSH_SOURCE, *(source.name for source in config.sources)]))
-
-
-def recent_usage(store: Store, config: Config, today: date, days: int = HISTORY_DAYS) -> list[UsageItem]:
-    """Every usage item of the last ``days`` days through ``today``: one query per source and month touched."""
-    start = today - timedelta(days=days - 1)
-    sources = usage_sources(config)
-    items: list[UsageItem] = []
-    for month in months_between(start, today):
-        items.extend(item for item in store.usage_items(sources, month) if start <= item.day <= today)
-    return items
+def recent_usage(
+    store: Store, config: Config, today: date, metrics: set[str], days: int = HISTORY_DAYS
+) -> list[UsageItem]:
+    """The given metrics' usage items of the last ``days`` days through ``today``: one query per source (pushed
+    usage and every configured source) and month touched, returning only those metrics' items."""
+    return usage_between(store, today - timedelta(days=days - 1), today, metrics)
 
 
 def standings(config: Config, items: Sequence[UsageItem], today: date) -> list[Capacity]:
@@ -51,7 +40,7 @@ def capacity_now(store: Store, config: Config, today: date) -> list[Capacity]:
     """Read the recent usage once and judge every limit (nothing is read when no limit is configured)."""
     if not config.limits:
         return []
-    return standings(config, recent_usage(store, config, today), today)
+    return standings(config, recent_usage(store, config, today, {limit.metric for limit in config.limits}), today)
 
 
 def metric_days(items: Iterable[UsageItem], metric: str, tenant: str | None = None) -> list[tuple[date, Decimal]]:
@@ -100,7 +89,7 @@ def forecast_usage(
 
     A metric some ``level`` limit names is a level: days without a reading carry the last one forward (otherwise a
     day without records counts as zero, as the forecaster densifies a series)."""
-    items = [item for item in recent_usage(store, config, today) if item.day < today]
+    items = [item for item in recent_usage(store, config, today, {metric}) if item.day < today]
     days = metric_days(items, metric, tenant)
     if not days:
         return None

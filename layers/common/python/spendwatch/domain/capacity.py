@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # NumPy and the forecaster load on first use, not on import
 
 Status = Literal["ok", "warning", "critical", "exceeded"]
 HORIZON_DAYS = 365
+# How much usage history a limit is judged on (and a usage forecast fitted to): the API and evaluation alike.
+HISTORY_DAYS = 90
 # growth_per_day of a level limit: the forecast's slope between its first and its fifth week (means of 7
 # days each, so a weekly rhythm cancels out).
 _FIRST_WEEK, _LAST_WEEK = (1, 7), (24, 30)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -49,16 +49,16 @@ class Budgets(Protocol):
 class Usage(Protocol):
     """Pushed and collected usage."""
 
-    def usage(self, source: str, start: date, end: date) -> Iterator[dict[str, Any]]:
-        """A source's usage records for days in [start, end]."""
+    def usage(self, start: date, end: date, metrics: Collection[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Usage records of days [start, end] of ``metrics`` (default: every metric), every source's."""
         ...
 
     def claim_once(self, key: str, fingerprint: str, ttl: timedelta) -> str | None:
         """Claim ``key`` for ``fingerprint``; the fingerprint it already had, else None."""
         ...
 
-    def usage_items(self, sources: Iterable[str], month: str) -> Iterator[UsageItem]:
-        """Every usage item of the given sources in one month (``YYYY-MM``)."""
+    def usage_items(self, start: date, end: date, metrics: Collection[str]) -> Iterator[UsageItem]:
+        """The usage items of ``metrics`` on days [start, end], every source's."""
         ...
 
     def put_usage(self, items: Iterable[UsageItem]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +13,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
-from spendwatch.domain.aggregates import months_between
 from spendwatch.domain.models import IsoDay, UsageItem
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.ports import Usage
@@ -121,39 +120,25 @@ class UsageRow:
 
 
 def daily_usage(
-    store: Usage, sources: Iterable[str], start: date, end: date, metric: str | None = None, tenant: str | None = None
+    store: Usage, start: date, end: date, metric: str | None = None, tenant: str | None = None
 ) -> list[UsageRow]:
     """Usage summed per (day, metric, unit, tenant, service, source) over [start, end], in a stable order."""
     sums: dict[tuple[str, str, str, str, str, str], Decimal] = defaultdict(lambda: ZERO)
-    for source in sources:
-        for record in store.usage(source, start, end):
-            if (metric and record["metric"] != metric) or (tenant is not None and record.get("x_tenant") != tenant):
-                continue
-            key = (
-                record["day"],
-                record["metric"],
-                record["unit"],
-                record.get("x_tenant", ""),
-                record.get("ServiceName", ""),
-                source,
-            )
-            sums[key] += Decimal(record["quantity"])
+    for record in store.usage(start, end, {metric} if metric else None):
+        if tenant is not None and record.get("x_tenant") != tenant:
+            continue
+        key = (
+            record["day"],
+            record["metric"],
+            record["unit"],
+            record.get("x_tenant", ""),
+            record.get("ServiceName", ""),
+            record["x_source"],
+        )
+        sums[key] += Decimal(record["quantity"])
     return [UsageRow(*key, quantity) for key, quantity in sorted(sums.items())]
 
 
-def usage_sources(source_names: Iterable[str], also: Iterable[str] = ()) -> list[str]:
-    """Every source usage can come from: pushes (``api``), the configured collectors, and any others seen."""
-    return sorted({PUSH_SOURCE, *source_names, *also})
-
-
-def usage_between(
-    store: Usage, sources: Sequence[str], start: date, end: date, metrics: set[str] | None = None
-) -> list[UsageItem]:
-    """Usage items of days [start, end] from the given sources (of ``metrics`` only, when given): one query per
-    source and month."""
-    return [
-        item
-        for month in months_between(start, end)
-        for item in store.usage_items(sources, month)
-        if start <= item.day <= end and (metrics is None or item.metric in metrics)
-    ]
+def usage_between(store: Usage, start: date, end: date, metrics: Collection[str]) -> list[UsageItem]:
+    """Usage items of ``metrics`` on days [start, end], every source's: one query per metric and month."""
+    return list(store.usage_items(start, end, metrics))

@@ -1,8 +1,8 @@
-"""Charges (cost items, one partition per source and day) and usage (one partition per source and month)."""
+"""Charges (cost items, one partition per source and day) and usage (one partition per metric and month)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,8 @@ from spendwatch.store.keys import (
     SK,
     TTL,
     USAGE,
+    USAGE_METRICS,
+    USAGE_METRICS_PK,
     cost_pk,
     decode_token,
     encode_token,
@@ -45,7 +47,7 @@ def usage_record(item: UsageItem) -> dict[str, Any]:
     data = item.model_dump(mode="python")
     data["day"] = item.day.isoformat()
     data["x_collected_at"] = item.x_collected_at.isoformat()
-    data.update({PK: usage_pk(item.x_source, data["day"][:7]), SK: f"{data['day']}#{item.identity}", ITEM_TYPE: USAGE})
+    data.update({PK: usage_pk(item.metric, data["day"][:7]), SK: f"{data['day']}#{item.identity}", ITEM_TYPE: USAGE})
     return data
 
 
@@ -87,23 +89,52 @@ class ChargeStore(Table):
                 resume = {PK: {"S": record[PK]}, SK: {"S": record[SK]}}
                 yield strip_keys(record), partial(encode_token, resume)
 
-    def usage(self, source: str, start: date, end: date) -> Iterator[dict[str, Any]]:
-        """A source's usage records for days in [start, end]; one query per month touched."""
+    def usage_metrics(self, start: date, end: date) -> set[str]:
+        """Every metric with usage in the months [start, end] touches: one query."""
+        first, last = start.isoformat()[:7], end.isoformat()[:7]
+        found: set[str] = set()
+        for record in self.query(USAGE_METRICS_PK, between=(first, last)):
+            found |= set(record.get("metrics", ()))
+        return found
+
+    def usage(self, start: date, end: date, metrics: Collection[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Usage records of days [start, end], of ``metrics`` (default: every metric with usage then), every
+        source's: one query per metric and month."""
+        wanted = sorted(self.usage_metrics(start, end) if metrics is None else metrics)
         low, high = start.isoformat(), f"{end.isoformat()}#~"
         for month in months_between(start, end):
-            yield from (strip_keys(r) for r in self.query(usage_pk(source, month), between=(low, high)))
+            for metric in wanted:
+                yield from (strip_keys(r) for r in self.query(usage_pk(metric, month), between=(low, high)))
 
-    def usage_items(self, sources: Iterable[str], month: str) -> Iterator[UsageItem]:
-        """Every usage item of the given sources in one month (``YYYY-MM``): one query per source."""
+    def usage_items(self, start: date, end: date, metrics: Collection[str]) -> Iterator[UsageItem]:
+        """The usage items of ``metrics`` on days [start, end], every source's: one query per metric and month."""
         from spendwatch.domain.models import UsageItem
 
-        for source in sources:
-            for record in self.query(usage_pk(source, month)):
-                yield UsageItem.model_validate(usage_fields(strip_keys(record)))
+        for record in self.usage(start, end, metrics):
+            yield UsageItem.model_validate(usage_fields(record))
+
+    def put_usage_records(self, records: list[dict[str, Any]]) -> int:
+        """Write stored-form usage records in batches, and note their metrics in each month's metric list."""
+        written = self.batch_put(records)
+        months: dict[str, set[str]] = {}
+        for record in records:
+            months.setdefault(record["day"][:7], set()).add(record["metric"])
+        for month, metrics in months.items():
+            fresh = {metric for metric in metrics if (month, metric) not in self._noted_metrics}
+            if fresh:
+                self._call(
+                    "update_item",
+                    Key=to_item({PK: USAGE_METRICS_PK, SK: month}),
+                    UpdateExpression="SET #type = :type ADD #metrics :metrics",
+                    ExpressionAttributeNames={"#type": ITEM_TYPE, "#metrics": "metrics"},
+                    ExpressionAttributeValues={":type": {"S": USAGE_METRICS}, ":metrics": {"SS": sorted(fresh)}},
+                )
+                self._noted_metrics |= {(month, metric) for metric in fresh}
+        return written
 
     def put_usage(self, items: Iterable[UsageItem]) -> int:
         """Store usage items in batches; the same quantity re-collected overwrites itself."""
-        return self.batch_put(usage_record(item) for item in items)
+        return self.put_usage_records([usage_record(item) for item in items])
 
     def claim_once(self, key: str, fingerprint: str, ttl: timedelta) -> str | None:
         """Record that ``key`` was used for ``fingerprint``; returns the fingerprint it already had, else None."""

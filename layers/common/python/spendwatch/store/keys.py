@@ -54,9 +54,16 @@ def month_agg_pk(year: str) -> str:
     return f"AGG#M#{year}"
 
 
-def usage_pk(source: str, month: str) -> str:
-    """Partition of one source's usage items for one month (``YYYY-MM``); sort keys start with the day."""
-    return f"USAGE#{source}#{month}"
+def usage_pk(metric: str, month: str) -> str:
+    """Partition of one metric's usage items for one month (``YYYY-MM``), every source's; sort keys start with the
+    day. Whoever asks about a metric (pricing, limits, forecasts, unit costs) reads only its partitions."""
+    return f"USAGE#{metric}#{month}"
+
+
+# The metrics that have usage in each month: one item per month (sort key ``YYYY-MM``) holding a string set, so
+# listing every metric's usage knows which partitions to read.
+USAGE_METRICS_PK = "USAGE_METRICS"
+USAGE_METRICS = "usage_metrics"
 
 
 def idempotency_pk(key: str) -> str:

@@ -80,5 +80,5 @@ class UsageWriter:
     def flush(self) -> None:
         """Write whatever is queued."""
         if self._buffer:
-            self.written += self.store.batch_put(self._buffer)
+            self.written += self.store.put_usage_records(self._buffer)
             self._buffer = []
