@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 from spendwatch.platform import clock
 
+from spendwatch_local.aws import start_aws
 from spendwatch_local.fakes.slack import FakeSlack
 from tests.e2e.local_process import Runtime, local_demo
 
@@ -69,12 +69,11 @@ def _texts(slack: FakeSlack) -> list[str]:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[str]:
-    """An AWS endpoint that outlives one runtime, so a restart finds the alerts already sent."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    """An AWS endpoint that outlives one runtime, so a restart finds the alerts already sent: the embedded moto
+    server the runtime itself would start."""
+    endpoint = start_aws({})
+    yield endpoint.url
+    endpoint.stop()
 
 
 def test_spike_budget_and_restart(tmp_path_factory: pytest.TempPathFactory, aws: str) -> None:
