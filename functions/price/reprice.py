@@ -1,10 +1,11 @@
 """Re-price what a batch of usage changes touched: every (card, tenant, period) of the cards whose metric changed.
 
-Each touched month's usage is read once per source (pushed usage is source ``api``; collected usage carries its
-collector's name), grouped per card, tenant and period, and priced whole with the card's formulas. A day is
-written (its charges, then its daily aggregate, which evaluation reads) only when its charges differ from what
-is stored: the aggregate keeps a digest of the charges behind it, so pricing the same usage again writes
-nothing. Charges of a card removed from the config are kept; the run record says the card is gone.
+Each touched month's usage of the cards' metrics is read once (one query per metric: every source's usage of a
+metric, pushed or collected, shares its partitions), grouped per card, tenant and period, and priced whole with
+the card's formulas. A day is written (its charges, then its daily aggregate, which evaluation reads) only when
+its charges differ from what is stored: the aggregate keeps a digest of the charges behind it, so pricing the
+same usage again writes nothing. Charges of a card removed from the config are kept; the run record says the
+card is gone.
 """
 
 from __future__ import annotations

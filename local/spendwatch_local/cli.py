@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
     collect.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
     collect.add_argument("-v", "--verbose", action="store_true", help="show the function's INFO logs")
+
+    migrate = commands.add_parser(
+        "migrate-usage",
+        help="move usage stored per source (older tables) to the per-metric layout",
+        description="Move usage items written before usage was kept per metric; safe to run again. "
+        "Against AWS_ENDPOINT_URL if set, else real AWS.",
+    )
+    migrate.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
+    migrate.add_argument("-v", "--verbose", action="store_true", help="more logs")
     return parser
 
 
@@ -109,6 +118,10 @@ def _dispatch(args: argparse.Namespace, console: Console, logger: Logger, stop: 
 
         options = LocalOptions(host=args.host, port=args.port, config=args.config, demo=args.demo, verbose=args.verbose)
         return run_local(options, console, logger, stop)
+    if args.command == "migrate-usage":
+        from spendwatch_local.migrate_cmd import run_migrate_usage
+
+        return run_migrate_usage(args.table, console)
     from spendwatch_local.collect_cmd import CollectOptions, run_collect
 
     collect_options = CollectOptions(

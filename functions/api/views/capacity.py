@@ -1,8 +1,8 @@
 """Plan limits and usage forecasts from stored usage: what ``/v1/capacity``, ``/v1/usage/forecast``, ``/metrics``
 and the dashboard page share, so they agree.
 
-One reading per request: every month the window touches is read once per usage source (pushed usage and each
-configured source), and every limit is judged from that one reading.
+One reading per request: every month the window touches is read once per metric the limits name (every source's
+usage of a metric, pushed or collected, shares its partitions), and every limit is judged from that one reading.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 def recent_usage(
     store: Store, config: Config, today: date, metrics: set[str], days: int = HISTORY_DAYS
 ) -> list[UsageItem]:
-    """The given metrics' usage items of the last ``days`` days through ``today``: one query per source (pushed
-    usage and every configured source) and month touched, returning only those metrics' items."""
+    """The given metrics' usage items of the last ``days`` days through ``today``: one query per metric and month."""
     return usage_between(store, today - timedelta(days=days - 1), today, metrics)
 
 

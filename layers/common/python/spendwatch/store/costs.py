@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from spendwatch.domain.aggregates import months_between
 from spendwatch.platform.clock import utc_now
-from spendwatch.store.base import Table, to_item
+from spendwatch.store.base import Table, from_item, to_item
 from spendwatch.store.keys import (
     COST,
     IDEMPOTENCY,
@@ -131,6 +131,31 @@ class ChargeStore(Table):
                 )
                 self._noted_metrics |= {(month, metric) for metric in fresh}
         return written
+
+    def migrate_legacy_usage(self) -> int:
+        """Move usage items kept per source and month (the layout before usage was kept per metric) into their
+        metric's partitions, and return how many moved. Each is written before its old copy is deleted, so an
+        interrupted run loses nothing, and running it again moves only what is left."""
+        from spendwatch.domain.models import UsageItem
+
+        moved = 0
+        scan: dict[str, Any] = {
+            "FilterExpression": "#type = :usage",
+            "ExpressionAttributeNames": {"#type": ITEM_TYPE},
+            "ExpressionAttributeValues": {":usage": {"S": USAGE}},
+        }
+        while True:
+            page = self._call("scan", **scan)
+            legacy = [r for r in map(from_item, page.get("Items", [])) if r[PK] != usage_pk(r["metric"], r["day"][:7])]
+            if legacy:
+                items = [UsageItem.model_validate(usage_fields(strip_keys(r))) for r in legacy]
+                self.put_usage_records([usage_record(item) for item in items])
+                for record in legacy:
+                    self._delete(record[PK], record[SK])
+                moved += len(legacy)
+            if "LastEvaluatedKey" not in page:
+                return moved
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def put_usage(self, items: Iterable[UsageItem]) -> int:
         """Store usage items in batches; the same quantity re-collected overwrites itself."""
