@@ -20,7 +20,7 @@ from price.reprice import Outcome, every_period, reprice
 RUN_SOURCE = "price"
 
 
-def run_record(outcome: Outcome, started: Any, store: Store) -> CollectionRun:
+def run_record(outcome: Outcome, started: datetime, store: Store) -> CollectionRun:
     """The run record of one batch: what was read, what was written, and anything a person should know."""
     unpriced = sorted(outcome.unpriced_metrics)
     notes = list(outcome.notes)

@@ -23,7 +23,6 @@ from spendwatch.domain.plans import RateCard
 from spendwatch.domain.pricing import SOURCE_PREFIX, group_usage, period_bounds, price_card, price_source
 from spendwatch.domain.usage import PUSH_SOURCE
 from spendwatch.store import Store
-from spendwatch.store.costs import cost_record
 from spendwatch.store.records import UsageChanged
 
 
@@ -120,8 +119,7 @@ def _price_month(
         if stored.get((source, day)) != fingerprint(items):
             changed[source][day] = items
     for source, source_days in changed.items():
-        records = [cost_record(item) for items in source_days.values() for item in items]
-        outcome.items_written += store.batch_put(records)
+        outcome.items_written += store.put_charges(item for items in source_days.values() for item in items)
         totals = {day: _totals(items) for day, items in source_days.items()}
         store.replace_day_totals(source, totals, {day: fingerprint(items) for day, items in source_days.items()})
         outcome.days_written += len(source_days)

@@ -132,6 +132,10 @@ class ChargeStore(Table):
                 self._noted_metrics |= {(month, metric) for metric in fresh}
         return written
 
+    def put_charges(self, items: Iterable[CostItem]) -> int:
+        """Write cost items as they are (their daily totals are the caller's: ``replace_day_totals``)."""
+        return self.batch_put(cost_record(item) for item in items)
+
     def migrate_legacy_usage(self) -> int:
         """Move usage items kept per source and month (the layout before usage was kept per metric) into their
         metric's partitions, and return how many moved. Each is written before its old copy is deleted, so an
