@@ -20,14 +20,12 @@ from spendwatch.domain.budgets import (
     period_bounds,
     period_label,
 )
-from spendwatch.domain.capacity import HISTORY_DAYS, Capacity, capacity, usage_days
+from spendwatch.domain.capacity import Capacity, standings
 from spendwatch.domain.config import Config
 from spendwatch.domain.detect import DEFAULT_CONFIG
 from spendwatch.domain.money import ZERO
-from spendwatch.domain.plans import Limit
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.domain.spend import ScopeSpend
-from spendwatch.domain.usage import usage_between
 from spendwatch.platform.observability import logger
 from spendwatch.store import Store
 from spendwatch.store.records import (
@@ -127,7 +125,7 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
     if changes.affected_days or changes.budgets_changed or changes.succeeded_runs or limits:
         inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved"]
     if limits:
-        inputs.capacities = capacities(store, limits, now.date())
+        inputs.capacities = standings(store, limits, now.date())
     if changes.affected_days:
         inputs.judged_days = sorted(
             d for d in changes.affected_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date()
@@ -140,13 +138,6 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
             first + timedelta(days=n): spend.day(first + timedelta(days=n)) for n in range((last - first).days + 1)
         }
     return inputs
-
-
-def capacities(store: Store, limits: list[Limit], today: date) -> list[Capacity]:
-    """The standing of each limit from its metric's recent usage (read once for all of them)."""
-    metrics = {limit.metric for limit in limits}
-    items = usage_between(store, today - timedelta(days=HISTORY_DAYS - 1), today, metrics)
-    return [capacity(limit, usage_days(limit, items), today) for limit in limits]
 
 
 def budget_period(

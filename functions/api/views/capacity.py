@@ -13,9 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from spendwatch.domain.capacity import HISTORY_DAYS, Capacity, UsagePoint, capacity, usage_days, usage_forecast
+from spendwatch.domain.capacity import HISTORY_DAYS, Capacity, UsagePoint, recent_usage, standings, usage_forecast
 from spendwatch.domain.money import ZERO
-from spendwatch.domain.usage import usage_between
 
 if TYPE_CHECKING:
     from spendwatch.domain.config import Config
@@ -23,23 +22,9 @@ if TYPE_CHECKING:
     from spendwatch.store import Store
 
 
-def recent_usage(
-    store: Store, config: Config, today: date, metrics: set[str], days: int = HISTORY_DAYS
-) -> list[UsageItem]:
-    """The given metrics' usage items of the last ``days`` days through ``today``: one query per metric and month."""
-    return usage_between(store, today - timedelta(days=days - 1), today, metrics)
-
-
-def standings(config: Config, items: Sequence[UsageItem], today: date) -> list[Capacity]:
-    """Every configured limit's standing as of ``today``, in config order, from one reading of usage."""
-    return [capacity(limit, usage_days(limit, items), today) for limit in config.limits]
-
-
 def capacity_now(store: Store, config: Config, today: date) -> list[Capacity]:
-    """Read the recent usage once and judge every limit (nothing is read when no limit is configured)."""
-    if not config.limits:
-        return []
-    return standings(config, recent_usage(store, config, today, {limit.metric for limit in config.limits}), today)
+    """Every configured limit's standing as of ``today``, in config order (the evaluator judges the same way)."""
+    return standings(store, config.limits, today)
 
 
 def metric_days(items: Iterable[UsageItem], metric: str, tenant: str | None = None) -> list[tuple[date, Decimal]]:
@@ -88,7 +73,7 @@ def forecast_usage(
 
     A metric some ``level`` limit names is a level: days without a reading carry the last one forward (otherwise a
     day without records counts as zero, as the forecaster densifies a series)."""
-    items = [item for item in recent_usage(store, config, today, {metric}) if item.day < today]
+    items = [item for item in recent_usage(store, {metric}, today) if item.day < today]
     days = metric_days(items, metric, tenant)
     if not days:
         return None

@@ -36,7 +36,9 @@ from spendwatch.domain.alerts import describe_scope
 from spendwatch.domain.models import UsageItem
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.plans import Limit, LimitLevel, PricingPeriod
+from spendwatch.domain.ports import Usage
 from spendwatch.domain.pricing import period_bounds, quantise
+from spendwatch.domain.usage import usage_between
 
 if TYPE_CHECKING:  # NumPy and the forecaster load on first use, not on import
     from spendwatch.domain.forecast.methods import EtsParams
@@ -60,6 +62,20 @@ def usage_params(*, weekly: bool) -> EtsParams:
     from spendwatch.domain.forecast.methods import EtsParams
 
     return EtsParams(alpha=0.1, beta=0.015, gamma=0.05, phi=1.0, warmup=7, weekly=weekly, warm_trend=True)
+
+
+def recent_usage(store: Usage, metrics: set[str], today: date, days: int = HISTORY_DAYS) -> list[UsageItem]:
+    """The given metrics' usage items of the ``days`` days through ``today`` (one query per metric and month)."""
+    return usage_between(store, today - timedelta(days=days - 1), today, metrics)
+
+
+def standings(store: Usage, limits: Sequence[Limit], today: date) -> list[Capacity]:
+    """The limits' standings as of ``today``, in order, from one reading of their metrics' recent usage (nothing
+    is read without limits): what the API, the page, ``/metrics`` and evaluation all judge by."""
+    if not limits:
+        return []
+    items = recent_usage(store, {limit.metric for limit in limits}, today)
+    return [capacity(limit, usage_days(limit, items), today) for limit in limits]
 
 
 def usage_days(limit: Limit, items: Iterable[UsageItem]) -> list[tuple[date, Decimal]]:
