@@ -111,6 +111,12 @@ def test_spike_budget_and_restart(tmp_path_factory: pytest.TempPathFactory, aws:
             assert sorted(a["level"] for a in budget_alerts()) == ["100%", "50%", "80%"]
             _wait_for(lambda: ids <= set(slack.accepted_alert_ids()), "budget alerts on Slack", runtime)
 
+            # The demo's KV store is at 90 % of its plan: its capacity alerts come once its usage is evaluated.
+            def capacity_ids() -> set[str]:
+                return {a["id"] for a in runtime.get("/v1/alerts?kind=capacity")[1]["items"]}
+
+            _wait_for(lambda: len(capacity_ids()) >= 2, "the KV store's capacity alerts", runtime)
+            _wait_for(lambda: capacity_ids() <= set(slack.accepted_alert_ids()), "capacity alerts on Slack", runtime)
             _settled(slack)
             posted = len(slack.accepted)
             runtime.collect("demo-do")
