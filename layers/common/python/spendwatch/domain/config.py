@@ -192,6 +192,62 @@ class SecretNames(BaseModel):
     slack_webhook_url: str = "spendwatch/slack-webhook-url"
 
 
+_PERCENT = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)%$")
+_TAG_KEY = r"^[^\s=,]{1,128}$"
+
+
+def parse_percent(text: str) -> Decimal:
+    """``"70%"`` -> ``Decimal("0.7")``; ValueError unless a percentage above 0 % and at most 100 %."""
+    match = _PERCENT.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a percentage such as '70%'")
+    value = Decimal(match["n"])
+    if value <= 0 or value > 100:
+        raise ValueError(f"{text!r}: a percentage above 0% and at most 100%")
+    return value / 100
+
+
+class Policy(BaseModel):
+    """``[policy]``: what every resource and charge should carry (``required_tags``: tag keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    required_tags: list[Annotated[str, Field(pattern=_TAG_KEY)]] = Field(default_factory=list, max_length=50)
+
+    @field_validator("required_tags")
+    @classmethod
+    def _distinct(cls, keys: list[str]) -> list[str]:
+        dupes = sorted({key for key in keys if keys.count(key) > 1})
+        if dupes:
+            raise ValueError(f"required_tags must be distinct: {dupes} repeated")
+        return keys
+
+
+class Utilisation(BaseModel):
+    """``[utilisation]``: the daily-average thresholds above which a resource raises a utilisation alert."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    cpu: str = "70%"
+    memory: str = "80%"
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _percent(cls, value: str) -> str:
+        parse_percent(value)
+        return value
+
+    @property
+    def cpu_ratio(self) -> Decimal:
+        """The CPU threshold as a ratio (``"70%"`` -> 0.7)."""
+        return parse_percent(self.cpu)
+
+    @property
+    def memory_ratio(self) -> Decimal:
+        """The memory threshold as a ratio (``"80%"`` -> 0.8)."""
+        return parse_percent(self.memory)
+
+
 class Config(BaseModel):
     """The whole of ``spendwatch.toml``."""
 
@@ -207,6 +263,8 @@ class Config(BaseModel):
     allocations: list[Allocation] = Field(default_factory=list)
     api: ApiSettings = Field(default_factory=ApiSettings)
     secrets: SecretNames = Field(default_factory=SecretNames)
+    policy: Policy = Field(default_factory=Policy)
+    utilisation: Utilisation = Field(default_factory=Utilisation)
 
     @field_validator("timezone")
     @classmethod
