@@ -1,8 +1,8 @@
 """The single-table DynamoDB store: the only package that knows keys, item types and the stream's shape.
 
-One module per item family (charges and usage, aggregates, alerts, budgets, runs and reports, inventories), the key schema
-(``keys``), the table and stream definitions (``table``) and the stream-record decoder (``records``). Every access
-pattern is documented in docs/data-model.md.
+One module per item family (charges and usage, aggregates, alerts, budgets, runs and reports, inventories), the key
+schema (``keys``), the table and stream definitions (``table``) and the stream-record decoder (``records``). Every
+access pattern is documented in docs/data-model.md.
 """
 
 from __future__ import annotations
