@@ -9,9 +9,10 @@ The data is plain attributes a test or the demo may change at any time:
   absolute ``links.pages`` URLs (``first/prev/next/last``, only those that apply) and ``meta.total``.
 - ``balance``: the ``/v2/customers/my/balance`` body.
 - ``sizes``, ``volumes``, ``reserved_ips``, ``snapshots``: paged like droplets.
-- droplet metrics (``/v2/monitoring/metrics/droplet/{cpu,memory_total,memory_available}``): ``metric_bodies[name]``
-  verbatim when set (whatever the host), else a series generated over the request's ``start..end`` from
-  ``loads[host_id]`` (a :class:`Load`), else an empty result, as for a droplet without the metrics agent.
+- droplet metrics (``/v2/monitoring/metrics/droplet/{cpu,memory_total,memory_available}``):
+  ``metric_bodies[name]`` when set (whatever the host; its samples moved so the first lands on the request's
+  ``start``), else a series generated over the request's ``start..end`` from ``loads[host_id]`` (a :class:`Load`),
+  else an empty result, as for a droplet without the metrics agent.
 - ``max_per_page`` caps ``per_page`` (the real API caps it at 200) so a test can force many pages.
 
 Every answer carries ``ratelimit-limit``, ``ratelimit-remaining`` (counting down from ``ratelimit_remaining``)
@@ -78,7 +79,7 @@ def _cpu_at(load: Load, stamp: int) -> float:
 def cpu_series(host_id: str, load: Load, start: int, end: int) -> dict[str, Any]:
     """Per-mode cumulative CPU seconds over [start, end], shaped like the cpu metrics answer."""
     step = _step(start, end)
-    stamps = list(range(start - start % step, end + 1, step))
+    stamps = list(range(start - start % step, end + 1, step))  # aligned, as the real API's: may start before
     shares = {"user": 0.75, "system": 0.2, "iowait": 0.03, "softirq": 0.02}
     totals = dict.fromkeys(CPU_MODES, 1000.0 * load.vcpus)
     values: dict[str, list[list[Any]]] = {mode: [] for mode in CPU_MODES}
@@ -103,6 +104,20 @@ def memory_series(host_id: str, load: Load, start: int, end: int, metric: str) -
     values = [[stamp, str(value)] for stamp in range(start - start % step, end + 1, step)]
     result = [{"metric": {"host_id": host_id}, "values": values}]
     return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+
+def shifted(body: Any, start: int) -> Any:
+    """A metrics answer with every sample moved by the same offset, so the earliest lands on ``start``."""
+    results = body.get("data", {}).get("result", []) if isinstance(body, dict) else []
+    stamps = [int(point[0]) for result in results for point in result.get("values", [])]
+    if not stamps:
+        return body
+    offset = start - min(stamps)
+    moved = [
+        {**result, "values": [[int(point[0]) + offset, point[1]] for point in result.get("values", [])]}
+        for result in results
+    ]
+    return {**body, "data": {**body["data"], "result": moved}}
 
 
 @dataclass
@@ -260,13 +275,13 @@ class FakeDigitalOcean(FakeServer):
         return 200, self._linked(f"/v2/{key}", key, rows, query), {}
 
     def _metric(self, query: dict[str, str], metric: str) -> Answer:
-        if metric in self.metric_bodies:
-            return 200, self.metric_bodies[metric], {}
         host = query.get("host_id", "")
         try:
             start, end = int(query["start"]), int(query["end"])
         except (KeyError, ValueError):
             return _error(400, "bad_request", "start and end must be Unix timestamps")
+        if metric in self.metric_bodies:
+            return 200, shifted(self.metric_bodies[metric], start), {}
         load = self.loads.get(host)
         if load is None:
             empty = {"status": "success", "data": {"resultType": "matrix", "result": []}}

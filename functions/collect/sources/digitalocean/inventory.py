@@ -97,8 +97,8 @@ class InventoryReader:
                     for metric in ("cpu", "memory_total", "memory_available")
                 }
                 what = f"droplet {droplet_id}"
-                cpu = cpu_days(bodies["cpu"], f"{what} cpu")
-                memory = memory_days(bodies["memory_total"], bodies["memory_available"], f"{what} memory")
+                cpu = cpu_days(bodies["cpu"], f"{what} cpu", (start, end))
+                memory = memory_days(bodies["memory_total"], bodies["memory_available"], f"{what} memory", (start, end))
                 for item in utilisation_usage(droplet_id, cpu, memory, self.origin):
                     self.sink.use(item)
                 read += 1

@@ -24,6 +24,7 @@ CPU_AVG = "cpu_utilisation_avg"
 CPU_PEAK = "cpu_utilisation_peak"
 MEMORY_AVG = "memory_utilisation_avg"
 Series = dict[int, Decimal]
+Window = tuple[int, int]
 
 
 def series(body: Any, what: str) -> list[tuple[dict[str, str], Series]]:
@@ -58,8 +59,16 @@ def _clamp(value: Decimal) -> Decimal:
     return min(max(value, Decimal(0)), Decimal(1))
 
 
-def cpu_days(body: Any, what: str = "cpu") -> dict[date, tuple[Decimal, Decimal]]:
-    """Each UTC day's (average, peak) CPU utilisation from the per-mode counters (no days when there is no data)."""
+def _inside(window: Window | None, start: int, end: int) -> bool:
+    return window is None or window[0] <= start <= end <= window[1]
+
+
+def cpu_days(body: Any, what: str = "cpu", window: Window | None = None) -> dict[date, tuple[Decimal, Decimal]]:
+    """Each UTC day's (average, peak) CPU utilisation from the per-mode counters (no days when there is no data).
+
+    With ``window`` (Unix seconds), only intervals inside it count: a sample before its start would otherwise
+    give the day before a one-interval "day" that overwrites the complete one stored earlier.
+    """
     modes: dict[str, Series] = defaultdict(dict)
     for labels, points in series(body, what):
         modes[labels.get("mode", "")].update(points)
@@ -70,6 +79,8 @@ def cpu_days(body: Any, what: str = "cpu") -> dict[date, tuple[Decimal, Decimal]
     stamps = sorted(set.intersection(*(set(points) for points in modes.values())))
     intervals: dict[date, list[Decimal]] = defaultdict(list)
     for start, end in pairwise(stamps):
+        if not _inside(window, start, end):
+            continue
         deltas = {mode: points[end] - points[start] for mode, points in modes.items()}
         busy_and_idle = sum(deltas.values(), Decimal(0))
         if min(deltas.values()) < 0 or busy_and_idle <= 0:
@@ -88,12 +99,13 @@ def _gauge(body: Any, what: str) -> Series:
     return points
 
 
-def memory_days(total: Any, available: Any, what: str = "memory") -> dict[date, Decimal]:
-    """Each UTC day's average memory utilisation from the total and available gauges (samples in both)."""
+def memory_days(total: Any, available: Any, what: str = "memory", window: Window | None = None) -> dict[date, Decimal]:
+    """Each UTC day's average memory utilisation from the total and available gauges (samples in both, and in
+    [start, end) of ``window`` when given)."""
     totals, free = _gauge(total, f"{what} total"), _gauge(available, f"{what} available")
     samples: dict[date, list[Decimal]] = defaultdict(list)
     for stamp in sorted(totals.keys() & free.keys()):
-        if totals[stamp] > 0:
+        if totals[stamp] > 0 and _inside(window, stamp, stamp) and (window is None or stamp < window[1]):
             samples[_day(stamp)].append(_clamp(1 - free[stamp] / totals[stamp]))
     return {day: (sum(values, Decimal(0)) / len(values)).quantize(PLACES) for day, values in sorted(samples.items())}
 
