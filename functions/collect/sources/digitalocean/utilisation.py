@@ -37,7 +37,8 @@ def series(body: Any, what: str) -> list[tuple[dict[str, str], Series]]:
     for result in results:
         if not isinstance(result, dict) or not isinstance(result.get("values"), list):
             raise RowError(f"{what}: a result has no values")
-        labels = result.get("metric") if isinstance(result.get("metric"), dict) else {}
+        raw_labels = result.get("metric")
+        labels: dict[str, Any] = raw_labels if isinstance(raw_labels, dict) else {}
         points: Series = {}
         for point in result["values"]:
             try:
