@@ -266,9 +266,10 @@ def test_a_droplet_whose_metrics_fail_is_rejected_and_the_others_read(fake: Fake
     digitalocean.collect(request, sleep=lambda _s: None, clock=lambda: 0.0)
 
     sink: Any = request.sink
+    failed = fake.seen("/v2/monitoring/metrics/droplet/memory_total")[0].query["host_id"]
     assert sink.rejected == 1
-    assert sink.first_rejection.startswith(f"utilisation of droplet {fake.droplets[0]['id']}: droplet")
-    assert {u.ResourceId for u in sink.used if u.unit == "ratio"} == {str(d["id"]) for d in fake.droplets[1:]}
+    assert sink.first_rejection.startswith(f"utilisation of droplet {failed}: droplet {failed} memory_total metrics")
+    assert {u.ResourceId for u in sink.used if u.unit == "ratio"} == {str(d["id"]) for d in fake.droplets} - {failed}
 
 
 def test_metric_failures_stop_after_five_droplets(fake: FakeDigitalOcean) -> None:
@@ -343,3 +344,22 @@ def test_config_validates_the_inventory_keys() -> None:
         Source(name="do", type="digitalocean", utilisation_days=0)
     with pytest.raises(ValidationError, match=r"utilisation_days do\(es\) not apply to type 'focus'"):
         Source(name="f", type="focus", path="s3://b/p", utilisation_days=7)
+
+
+def test_utilisation_stops_at_the_runs_deadline_and_a_later_run_starts_elsewhere() -> None:
+    rows = [{**fixture("droplets_list_all.json")["droplets"][0], "id": 700 + n} for n in range(300)]
+    loads = {str(row["id"]): Load(cpu=0.5, memory=0.5) for row in rows}
+    time = SimulatedTime()
+    with FakeDigitalOcean.from_fixtures(insights=[], droplets=rows, loads=loads, metric_bodies={}) as fake:
+        request = _request(fake, lookback_days=1, utilisation_days=2)
+        digitalocean.collect(request, sleep=time.sleep, clock=time.clock)
+        first_hosts = [r.query["host_id"] for r in fake.seen("/v2/monitoring/metrics/droplet/cpu")]
+
+    read = len(first_hosts)
+    assert 0 < read < 300
+    # Pacing alone: the bucket lets BURST through, then RATE_PER_MINUTE; the deadline is 210 s after the start.
+    assert read == pytest.approx((BURST + 210 * RATE_PER_MINUTE / 60 - 7) / 3, abs=2)
+    assert request.sink.first_rejection == (
+        f"utilisation: the run's 210 s for utilisation are spent; {300 - read} droplets not asked for this run"
+    )
+    assert first_hosts[0] == str(rows[int(NOW.timestamp() // 3600) % 300]["id"])

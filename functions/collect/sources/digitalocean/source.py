@@ -23,7 +23,7 @@ from spendwatch.platform.secrets import SecretError
 
 from collect.sources.base import CollectRequest, Coverage, Sink, SourceError
 from collect.sources.digitalocean.api import DigitalOceanError, DoApi
-from collect.sources.digitalocean.inventory import InventoryReader
+from collect.sources.digitalocean.inventory import UTILISATION_DEADLINE, InventoryReader
 from collect.sources.digitalocean.records import Origin, RowError, droplet_usage, insight_cost, invoice_cost, next_month
 from collect.sources.digitalocean.transport import DEFAULT_API_URL, TransportSetupError, build_client
 
@@ -269,6 +269,7 @@ def collect(
 ) -> Coverage:
     """Billing for the window, then the droplet inventory and, with ``inventory`` on, the other resources and the
     droplets' utilisation; the days read in full are the coverage."""
+    started = clock()
     api = _client(request, sleep, clock)
     today = request.collected_at.astimezone(UTC).date()
     origin = Origin(request.source.name, request.collected_at, _account_urn(api))
@@ -285,7 +286,9 @@ def collect(
             ) from exc
     droplets = read_droplets(api, request.sink, origin, today)
     if request.source.inventory:
-        inventory = InventoryReader(api, request.sink, origin, today, request.source.utilisation_days)
+        days = request.source.utilisation_days
+        deadline = started + UTILISATION_DEADLINE
+        inventory = InventoryReader(api, request.sink, origin, today, days, clock=clock, deadline=deadline)
         inventory.read(droplets)
         reader.done += inventory.done
     logger.info("digitalocean_collected", extra={"read": reader.done, "requests": request.requests.count})
