@@ -9,6 +9,7 @@ BENCHES = (
     "dynamodb_requests",
     "writer_throughput",
     "provider_requests",
+    "do_inventory",
     "forecast_accuracy",
     "detection_quality",
     "real_data",

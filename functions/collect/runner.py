@@ -61,11 +61,14 @@ def collect(
     sink = Sink(CostWriter(store, source.name), UsageWriter(store), collected_at=run.started_at)
     request = CollectRequest(source, config, sink, RequestCounter(), run.started_at, start, end, **request_options)
     update: dict[str, Any] = {}
+    inventory_written = 0
     try:
         coverage = collector_for(source.type)(request)
         if coverage.start and coverage.end:
             sink.costs.claim(coverage.start, coverage.end)
         sink.usage.flush()
+        if sink.inventory is not None:
+            inventory_written = store.put_inventory(sink.inventory, run.started_at)
         sink.costs.commit_totals()
         update["status"] = "partial" if sink.rejected else "succeeded"
         if coverage.start and coverage.end:
@@ -76,7 +79,7 @@ def collect(
         _flush_quietly(sink)
     update.update(
         records_read=sink.read,
-        records_written=sink.costs.written + sink.usage.written,
+        records_written=sink.costs.written + sink.usage.written + inventory_written,
         rejected=sink.rejected,
         first_rejection=sink.first_rejection,
         data_through=sink.data_through,

@@ -30,7 +30,8 @@ class FakeDigitalOcean(digitalocean.FakeDigitalOcean):
 
     @classmethod
     def from_fixtures(cls, **overrides: Any) -> Self:
-        """The fixture files as data: 2 insight rows (2025-01-01), 2 closed invoices, 2 items, 3 droplets."""
+        """The fixture files as data: 2 insight rows (2025-01-01), 2 closed invoices, 2 items, 3 droplets, 1 size,
+        2 volumes, 1 reserved IP, 2 snapshots, and the three metric answers (served for every droplet)."""
         invoices = fixture("invoices_list.json")
         data: dict[str, Any] = {
             "insights": fixture("billing_insights_list.json")["data_points"],
@@ -41,6 +42,14 @@ class FakeDigitalOcean(digitalocean.FakeDigitalOcean):
             },
             "balance": fixture("balance_get.json"),
             "droplets": fixture("droplets_list_all.json")["droplets"],
+            "sizes": fixture("sizes_list.json")["sizes"],
+            "volumes": fixture("volumes_list.json")["volumes"],
+            "reserved_ips": fixture("reserved_ips_list.json")["reserved_ips"],
+            "snapshots": fixture("snapshots_list.json")["snapshots"],
+            "metric_bodies": {
+                metric: fixture(f"monitoring_droplet_{metric}.json")
+                for metric in ("cpu", "memory_total", "memory_available")
+            },
         }
         return cls(**{**data, **overrides})
 

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.calendar
 JANUARY = {"start": "2025-01-01", "end": "2025-01-31"}
 # The SKU families of the fixture rows, as the collector names them.
 SERVICES = {"1-DO-DROP-0109": "Droplets", "1-KS-K8SWN-00109": "Kubernetes Clusters"}
+DROPLETS = 3
+# Inventory (on by default): sizes, volumes, reserved IPs, snapshots (one page each), 3 metric requests per droplet.
+INVENTORY_REQUESTS = 4 + 3 * DROPLETS
+# The fixture metrics cover one day each: CPU average and peak, memory average.
+UTILISATION_ITEMS = 3 * DROPLETS
 
 
 def _collect(**detail: str) -> dict[str, Any]:
@@ -63,8 +68,9 @@ def test_collected_insights_equal_what_was_served_to_the_cent(do_env: FakeDigita
 
     assert run["status"] == "succeeded", run
     assert run["window"] == JANUARY
-    assert (run["records_read"], run["rejected"]) == (62 + 12, 0)  # 3 droplets x 4 usage items
-    assert run["requests"] == 1 + 4 + 1  # account, 4 insight pages of 20, one droplets page
+    assert (run["records_read"], run["rejected"]) == (62 + 4 * DROPLETS + UTILISATION_ITEMS, 0)
+    # account, 4 insight pages of 20, one droplets page, then the inventory
+    assert run["requests"] == 1 + 4 + 1 + INVENTORY_REQUESTS
     assert run["data_through"] == "2025-02-01T00:00:00Z"
     by_service = _served(do_env.insights, "sku", "total_amount", SERVICES)
     assert _totals("service") == by_service == {"Droplets": "26.66", "Kubernetes Clusters": "79.67"}
@@ -129,7 +135,7 @@ def test_a_scheduled_run_reads_the_lookback_and_the_inventory(do_env: FakeDigita
     assert run["window"] == {"start": first.isoformat(), "end": today.isoformat()}
     months = 2 if first.month != today.month else 1
     balance_check = 1 if today.day <= 3 else 0  # only when the run read the month from its first day
-    assert run["requests"] == 1 + months + balance_check + 1
+    assert run["requests"] == 1 + months + balance_check + 1 + INVENTORY_REQUESTS
     window = {"start": first.isoformat(), "end": today.isoformat()}
     assert _totals("provider", window) == {"DigitalOcean": "10.29"}
     status, usage = call_api("/v1/usage", {"start": today.isoformat(), "end": today.isoformat()})
@@ -141,3 +147,21 @@ def test_a_scheduled_run_reads_the_lookback_and_the_inventory(do_env: FakeDigita
         ("droplet_price_hourly", "USD/hour"): "0.02231999952346086",
         ("droplet_price_monthly", "USD/month"): "15",
     }
+
+
+def test_the_inventory_is_stored_for_the_source(do_env: FakeDigitalOcean, aws_env: dict[str, Any]) -> None:
+    from spendwatch.store import Store
+
+    from tests.integration.conftest import TABLE
+
+    run = _collect(**JANUARY)
+
+    assert run["status"] == "succeeded", run
+    inventory = Store(aws_env["dynamodb"], TABLE).inventory("do")
+    assert inventory is not None
+    assert [s.price_monthly for s in inventory.sizes or []] == [Decimal("5.0")]
+    assert [d.id for d in inventory.droplets or []] == [str(d["id"]) for d in do_env.droplets]
+    assert [v.attached for v in inventory.volumes or []] == [False, False]
+    assert [ip.assigned for ip in inventory.reserved_ips or []] == [False]
+    assert [s.resource_id for s in inventory.snapshots or []] == ["200776916", "89bcc42f-85cf-11e6-a004-000f53315871"]
+    assert set(inventory.read_at) == {"sizes", "droplets", "volumes", "reserved_ips", "snapshots"}

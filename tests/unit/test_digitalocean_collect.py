@@ -23,6 +23,14 @@ from tests.fakes.sinks import MemoryStore
 NOW = datetime(2025, 2, 10, 8, tzinfo=UTC)  # January 2025 (the fixture's insights) is a closed month
 JAN1 = date(2025, 1, 1)
 TOO_MANY = fixture("error_too_many_requests_429.json")
+FIXTURE_DROPLETS = 3
+# With ``inventory`` on (the default): sizes, volumes, reserved IPs and snapshots (one page each of the fixtures),
+# then cpu, memory_total and memory_available for each droplet.
+INVENTORY_REQUESTS = 4 + 3 * FIXTURE_DROPLETS
+# Per droplet: inventory, hours and two prices; and from the fixture metrics (all in one day) that day's CPU
+# average and peak and memory average.
+DROPLET_USAGE = 4 * FIXTURE_DROPLETS
+UTILISATION_USAGE = 3 * FIXTURE_DROPLETS
 
 
 def make_request(
@@ -106,7 +114,7 @@ def test_fixture_insights_are_collected_to_the_cent(fake: FakeDigitalOcean) -> N
     assert result.coverage == Coverage(JAN1, JAN1)
     assert result.by("ServiceName") == {"Droplets": Decimal("0.86"), "Kubernetes Clusters": Decimal("2.57")}
     assert {r["day"] for r in result.costs} == {"2025-01-01"}
-    assert len(result.usage) == 12  # three droplets: inventory, hours and two prices each
+    assert len(result.usage) == DROPLET_USAGE + UTILISATION_USAGE
     assert result.request.sink.rejected == 0
     assert result.request.sink.data_through == datetime(2025, 1, 2, tzinfo=UTC)
     insights = fake.seen("/v2/billing")
@@ -123,8 +131,9 @@ def test_a_default_run_in_mid_month_makes_three_requests(fake: FakeDigitalOcean)
     result = run(fake, now=datetime(2025, 1, 20, 6, tzinfo=UTC))
 
     assert result.coverage == Coverage(date(2025, 1, 18), date(2025, 1, 20))
-    assert result.request.requests.count == 3  # account, one insights page, one droplets page
-    assert [s.path for s in fake.requests][0::2] == ["/v2/account", "/v2/droplets"]
+    # account, one insights page, one droplets page, then the inventory
+    assert result.request.requests.count == 3 + INVENTORY_REQUESTS
+    assert [s.path for s in fake.requests][0:3:2] == ["/v2/account", "/v2/droplets"]
     assert sum(result.by("ServiceName").values()) == Decimal("10.29")
 
 
@@ -134,7 +143,7 @@ def test_a_run_reading_the_whole_month_so_far_checks_the_balance(fake: FakeDigit
 
     result = run(fake, now=datetime(2025, 1, 3, 6, tzinfo=UTC))
 
-    assert result.request.requests.count == 4  # + GET balance
+    assert result.request.requests.count == 4 + INVENTORY_REQUESTS  # + GET balance
     assert result.request.sink.first_rejection is None
     assert sum(result.by("ServiceName").values()) == Decimal("10.29")
 
@@ -188,7 +197,8 @@ def test_droplets_and_invoice_items_follow_links_next(fake: FakeDigitalOcean) ->
 
     assert [s.query["page"] for s in fake.seen("/v2/droplets")] == ["1", "2", "3"]
     assert [s.query["page"] for s in fake.seen("/v2/customers/my/invoices/jan")] == ["1", "2"]
-    assert len(result.usage) == 12
+    assert [s.query["page"] for s in fake.seen("/v2/snapshots")] == ["1", "2"]
+    assert len(result.usage) == DROPLET_USAGE + UTILISATION_USAGE
     assert result.by("ServiceName") == {
         "Kubernetes Clusters": Decimal("12.34"),
         "Spaces Subscription": Decimal("34.45"),
@@ -211,7 +221,7 @@ def test_429_waits_what_retry_after_says_then_succeeds(fake: FakeDigitalOcean) -
     result = run(fake, start=JAN1, end=JAN1)
 
     assert result.sleeps == [7.0]
-    assert result.request.requests.count == 4  # the retried request counts twice
+    assert result.request.requests.count == 4 + INVENTORY_REQUESTS  # the retried request counts twice
     assert sum(result.by("ServiceName").values()) == Decimal("3.43")
 
 
@@ -220,9 +230,9 @@ def test_a_5xx_is_retried_then_succeeds(fake: FakeDigitalOcean) -> None:
 
     result = run(fake, start=JAN1, end=JAN1)
 
-    assert len(result.usage) == 12
+    assert len(result.usage) == DROPLET_USAGE + UTILISATION_USAGE
     assert len(fake.seen("/v2/droplets")) == 3
-    assert result.request.requests.count == 5
+    assert result.request.requests.count == 5 + INVENTORY_REQUESTS
     assert all(0 < s <= 20 for s in result.sleeps)
 
 
@@ -250,8 +260,9 @@ def test_low_allowance_slows_the_run_down(fake: FakeDigitalOcean) -> None:
 
     result = run(fake, clock=996.0, start=JAN1, end=JAN1)
 
-    assert result.sleeps == [4.0, 4.0]  # before the 2nd and 3rd requests: until the oldest request expires
-    assert result.request.requests.count == 3
+    # before every request after the first: until the oldest request expires
+    assert result.sleeps == [4.0] * (2 + INVENTORY_REQUESTS)
+    assert result.request.requests.count == 3 + INVENTORY_REQUESTS
 
 
 def test_waiting_beyond_the_runs_budget_is_an_error(fake: FakeDigitalOcean) -> None:
@@ -307,10 +318,11 @@ def test_malformed_rows_are_rejected_and_the_rest_kept(fake: FakeDigitalOcean) -
     result = run(fake, start=JAN1, end=JAN1)
 
     sink = result.request.sink
-    assert sink.rejected == 2
+    assert sink.rejected == 3  # the row, the droplet's usage, the droplet in the inventory (whose droplets stay out)
     assert sink.first_rejection == "billing insights 2025-01-01..2025-01-01 row 3: total_amount 'n/a' is not an amount"
     assert sum(result.by("ServiceName").values()) == Decimal("3.43")
-    assert len(result.usage) == 12
+    assert len(result.usage) == DROPLET_USAGE + UTILISATION_USAGE + 3  # the fourth droplet still has metrics
+    assert sink.inventory is not None and sink.inventory.droplets is None
     assert result.coverage == Coverage(JAN1, JAN1)
 
 
@@ -455,4 +467,4 @@ def test_a_window_in_the_future_reads_only_the_inventory(fake: FakeDigitalOcean)
     result = run(fake, start=date(2025, 3, 1), end=date(2025, 3, 31))
 
     assert result.coverage == Coverage(None, None)
-    assert fake.seen("/v2/billing") == [] and len(result.usage) == 12
+    assert fake.seen("/v2/billing") == [] and len(result.usage) == DROPLET_USAGE + UTILISATION_USAGE

@@ -243,3 +243,40 @@ def test_the_demo_token_never_replaces_the_users() -> None:
     empty: dict[str, str] = {}
     assert use_demo_token(empty)
     assert empty == {"DIGITALOCEAN_TOKEN": "demo-digitalocean-token"}
+
+
+def test_the_demo_digitalocean_inventory_shows_idle_oversized_and_busy_droplets() -> None:
+    providers = DemoProviders(TODAY, "token")
+    config = localconfig.with_demo(Config(), "bucket")
+    source = config.source("demo-do")
+    sink = RecordingSink(source.name)
+    with providers.digitalocean as fake:
+        request = CollectRequest(
+            source,
+            config,
+            sink,
+            RequestCounter(),
+            NOW,
+            env={"DIGITALOCEAN_API_URL": fake.url},
+            secret=lambda _env, _name: fake.token,
+        )
+        digitalocean.collect(request, sleep=lambda _s: None, clock=lambda: 0.0)
+
+    names = {str(d.id): d.name for d in demo_shapes.DROPLETS}
+    daily: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for item in sink.used:
+        if item.unit == "ratio":
+            daily[(names[item.ResourceId], item.metric)].append(item.quantity)
+    assert {len(values) for values in daily.values()} == {source.utilisation_days}
+    top = {key: max(values) for key, values in daily.items()}
+    assert top[("web-2", "cpu_utilisation_peak")] < Decimal("0.05")  # idle: under 5 % even at its busiest
+    assert Decimal("0.10") < top[("batch-1", "cpu_utilisation_avg")] < Decimal("0.20")
+    assert top[("batch-1", "memory_utilisation_avg")] == Decimal("0.2000")
+    assert min(daily[("worker-1", "cpu_utilisation_avg")]) > Decimal("0.80")
+    inventory = sink.inventory
+    assert inventory is not None
+    assert [v.attached for v in inventory.volumes or []] == [True, False]
+    assert [ip.assigned for ip in inventory.reserved_ips or []] == [True, False]
+    assert {s.slug: s.price_monthly for s in inventory.sizes or []}["s-8vcpu-16gb"] == Decimal("96.0")
+    assert [s.resource_id for s in inventory.snapshots or []][1] == str(demo_shapes.DELETED_DROPLET_ID)
+    assert sink.rejected == 0

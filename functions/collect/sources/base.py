@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from spendwatch.domain.config import Config, Source
+from spendwatch.domain.inventory import Inventory
 from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.store.writer import CostWriter, UsageWriter
 
@@ -58,6 +59,8 @@ class Sink:
     rejected: int = 0
     first_rejection: str | None = None
     data_through: datetime | None = None
+    # The resources a collector listed (kinds read in full only); the run stores it after the collector returns.
+    inventory: Inventory | None = None
 
     def cost(self, item: CostItem) -> None:
         """Accept one cost item."""

@@ -70,6 +70,11 @@ class DemoProviders:
             insights=shapes.do_insights(self.history),
             droplets=shapes.do_droplets(),
             balance=shapes.do_balance(self.history, today),
+            sizes=shapes.do_sizes(),
+            volumes=shapes.do_volumes(),
+            reserved_ips=shapes.do_reserved_ips(),
+            snapshots=shapes.do_snapshots(today),
+            loads=shapes.do_loads(),
         )
         self.opencost = FakeOpenCost(days=shapes.opencost_days(self.history))
         self._queued: set[tuple[date, date]] = set()

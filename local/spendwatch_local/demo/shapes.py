@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from spendwatch_local.demo.data import AWS, DIGITALOCEAN, KUBERNETES, DemoCost
+from spendwatch_local.fakes.digitalocean import Load
 
 AWS_ACCOUNT = "111111111111"
 DO_TEAM_UUID = "5f1c5e0a-6a1d-4a63-9d0e-2c8f3b7a9d41"
@@ -61,6 +62,30 @@ DROPLETS = (
     Droplet(402003, "worker-1", "s-4vcpu-8gb", Decimal(48), "1-DO-DROP-0112"),
     Droplet(402004, "batch-1", "s-8vcpu-16gb", Decimal(96), "1-DO-DROP-0115"),
 )
+# The s- family as ``/v2/sizes`` lists it: slug -> (vCPUs, memory MiB, disk GiB, monthly price).
+DO_SIZES: dict[str, tuple[int, int, int, Decimal]] = {
+    "s-1vcpu-1gb": (1, 1024, 25, Decimal(6)),
+    "s-1vcpu-2gb": (1, 2048, 50, Decimal(12)),
+    "s-2vcpu-2gb": (2, 2048, 60, Decimal(18)),
+    "s-2vcpu-4gb": (2, 4096, 80, Decimal(24)),
+    "s-4vcpu-8gb": (4, 8192, 160, Decimal(48)),
+    "s-8vcpu-16gb": (8, 16384, 320, Decimal(96)),
+}
+# What each droplet's metrics show (CPU and memory utilisation): web-2 idles, batch-1 is far too big for its work
+# (CPU ~15 %, memory ~20 % of an 8 vCPU / 16 GB size), worker-1 is busy; web-1 is an ordinary server.
+DO_LOADS: dict[str, tuple[float, float]] = {
+    "web-1": (0.40, 0.55),
+    "web-2": (0.02, 0.30),
+    "worker-1": (0.85, 0.70),
+    "batch-1": (0.15, 0.20),
+}
+DO_VOLUMES = (  # name, GiB, attached to (a droplet name, or "" for none)
+    ("worker-1-data", 100, "worker-1"),
+    ("old-exports", 250, ""),
+)
+DO_RESERVED_IPS = (("203.0.113.10", "web-1"), ("203.0.113.77", ""))
+DELETED_DROPLET_ID = 401999  # a droplet removed long ago whose snapshot was kept
+OLD_SNAPSHOT_DAYS = 90
 # Billing insights name no product, only a SKU; the DigitalOcean collector names the service after the SKU's family.
 DO_RESOURCES: dict[str, tuple[DoResource, ...]] = {
     "Droplets": tuple(DoResource(d.sku, f"{d.name} ({d.size})", d.daily_cents) for d in DROPLETS),
@@ -173,6 +198,107 @@ def do_droplets() -> list[dict[str, Any]]:
         }
         for droplet in DROPLETS
     ]
+
+
+def _droplet_id(name: str) -> int:
+    return next(droplet.id for droplet in DROPLETS if droplet.name == name)
+
+
+def _region() -> dict[str, Any]:
+    return {"slug": DO_REGION, "name": "Frankfurt 1", "available": True}
+
+
+def do_sizes() -> list[dict[str, Any]]:
+    """``GET /v2/sizes``: the s- family with the demo's list prices (hourly as the API prints it)."""
+    return [
+        {
+            "slug": slug,
+            "memory": memory,
+            "vcpus": vcpus,
+            "disk": disk,
+            "transfer": float(vcpus),
+            "price_monthly": float(monthly),
+            "price_hourly": float((monthly / HOURS_PER_MONTH).quantize(Decimal("0.00001"))),
+            "regions": [DO_REGION],
+            "available": True,
+            "description": "Basic",
+        }
+        for slug, (vcpus, memory, disk, monthly) in DO_SIZES.items()
+    ]
+
+
+def do_volumes() -> list[dict[str, Any]]:
+    """``GET /v2/volumes``: one attached, one left behind."""
+    return [
+        {
+            "id": f"7a1c0d52-0000-4000-8000-00000000000{n}",
+            "region": _region(),
+            "droplet_ids": [_droplet_id(owner)] if owner else [],
+            "name": name,
+            "description": "",
+            "size_gigabytes": gigabytes,
+            "created_at": "2026-01-05T10:00:00Z",
+            "filesystem_type": "ext4",
+            "tags": ["demo"],
+        }
+        for n, (name, gigabytes, owner) in enumerate(DO_VOLUMES, start=1)
+    ]
+
+
+def do_reserved_ips() -> list[dict[str, Any]]:
+    """``GET /v2/reserved_ips``: one assigned, one not."""
+    return [
+        {
+            "ip": ip,
+            "droplet": {"id": _droplet_id(owner), "name": owner} if owner else None,
+            "region": _region(),
+            "locked": False,
+            "project_id": "9c1e5a52-2fa2-11ed-92d3-27aaa54e4988",
+        }
+        for ip, owner in DO_RESERVED_IPS
+    ]
+
+
+def do_snapshots(today: date) -> list[dict[str, Any]]:
+    """``GET /v2/snapshots``: last week's of web-1, and one of a droplet deleted long ago."""
+
+    def stamp(days_ago: int) -> str:
+        return f"{today - timedelta(days=days_ago)}T03:00:00Z"
+
+    return [
+        {
+            "id": "90000001",
+            "name": "web-1-weekly",
+            "created_at": stamp(7),
+            "regions": [DO_REGION],
+            "resource_id": str(_droplet_id("web-1")),
+            "resource_type": "droplet",
+            "min_disk_size": 80,
+            "size_gigabytes": 12.5,
+            "tags": ["demo"],
+        },
+        {
+            "id": "90000002",
+            "name": "legacy-app-final",
+            "created_at": stamp(OLD_SNAPSHOT_DAYS),
+            "regions": [DO_REGION],
+            "resource_id": str(DELETED_DROPLET_ID),
+            "resource_type": "droplet",
+            "min_disk_size": 50,
+            "size_gigabytes": 40.0,
+            "tags": [],
+        },
+    ]
+
+
+def do_loads() -> dict[str, Load]:
+    """What each droplet's CPU and memory metrics show, by droplet id."""
+    loads = {}
+    for droplet in DROPLETS:
+        vcpus, memory, _disk, _price = DO_SIZES[droplet.size]
+        cpu, used = DO_LOADS[droplet.name]
+        loads[str(droplet.id)] = Load(cpu=cpu, memory=used, vcpus=vcpus, memory_bytes=memory * 2**20)
+    return loads
 
 
 def do_balance(costs: Iterable[DemoCost], today: date) -> dict[str, Any]:

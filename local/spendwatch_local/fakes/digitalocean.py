@@ -8,6 +8,11 @@ The data is plain attributes a test or the demo may change at any time:
 - ``invoices`` (+ ``invoice_preview``), ``invoice_items`` (per invoice uuid) and ``droplets``: paged with
   absolute ``links.pages`` URLs (``first/prev/next/last``, only those that apply) and ``meta.total``.
 - ``balance``: the ``/v2/customers/my/balance`` body.
+- ``sizes``, ``volumes``, ``reserved_ips``, ``snapshots``: paged like droplets.
+- droplet metrics (``/v2/monitoring/metrics/droplet/{cpu,memory_total,memory_available}``):
+  ``metric_bodies[name]`` when set (whatever the host; its samples moved so the first lands on the request's
+  ``start``), else a series generated over the request's ``start..end`` from ``loads[host_id]`` (a :class:`Load`),
+  else an empty result, as for a droplet without the metrics agent.
 - ``max_per_page`` caps ``per_page`` (the real API caps it at 200) so a test can force many pages.
 
 Every answer carries ``ratelimit-limit``, ``ratelimit-remaining`` (counting down from ``ratelimit_remaining``)
@@ -44,6 +49,75 @@ def spread_insights(rows: Iterable[Mapping[str, Any]], start: date, end: date) -
         out += [{**row, "start_date": day.isoformat()} for row in rows]
         day += timedelta(days=1)
     return out
+
+
+CPU_MODES = ("idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user")
+MAX_POINTS = 400  # the real API picks a coarser resolution for longer windows; so does the fake
+
+
+@dataclass(frozen=True)
+class Load:
+    """What a droplet's metrics show: CPU and memory utilisation (0..1) around which the series swing daily."""
+
+    cpu: float
+    memory: float
+    vcpus: int = 2
+    memory_bytes: int = 4 * 2**30
+    swing: float = 0.3  # the daily swing, as a share of ``cpu``
+
+
+def _step(start: int, end: int) -> int:
+    return max(60, -(-(end - start) // MAX_POINTS))
+
+
+def _cpu_at(load: Load, stamp: int) -> float:
+    """The CPU utilisation around ``stamp``: busiest at midday UTC."""
+    phase = math.cos(2 * math.pi * ((stamp % 86400) / 86400 - 0.5))
+    return min(0.99, max(0.0, load.cpu * (1 + load.swing * phase)))
+
+
+def cpu_series(host_id: str, load: Load, start: int, end: int) -> dict[str, Any]:
+    """Per-mode cumulative CPU seconds over [start, end], shaped like the cpu metrics answer."""
+    step = _step(start, end)
+    stamps = list(range(start - start % step, end + 1, step))  # aligned, as the real API's: may start before
+    shares = {"user": 0.75, "system": 0.2, "iowait": 0.03, "softirq": 0.02}
+    totals = dict.fromkeys(CPU_MODES, 1000.0 * load.vcpus)
+    values: dict[str, list[list[Any]]] = {mode: [] for mode in CPU_MODES}
+    for index, stamp in enumerate(stamps):
+        if index:
+            seconds = (stamp - stamps[index - 1]) * load.vcpus
+            busy = _cpu_at(load, stamps[index - 1]) * seconds
+            totals["idle"] += seconds - busy
+            for mode, share in shares.items():
+                totals[mode] += busy * share
+        for mode in CPU_MODES:
+            values[mode].append([stamp, f"{totals[mode]:.2f}"])
+    result = [{"metric": {"host_id": host_id, "mode": mode}, "values": values[mode]} for mode in CPU_MODES]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+
+def memory_series(host_id: str, load: Load, start: int, end: int, metric: str) -> dict[str, Any]:
+    """The ``memory_total`` or ``memory_available`` gauge over [start, end]."""
+    step = _step(start, end)
+    total = load.memory_bytes
+    value = total if metric == "memory_total" else round(total * (1 - load.memory))
+    values = [[stamp, str(value)] for stamp in range(start - start % step, end + 1, step)]
+    result = [{"metric": {"host_id": host_id}, "values": values}]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+
+def shifted(body: Any, start: int) -> Any:
+    """A metrics answer with every sample moved by the same offset, so the earliest lands on ``start``."""
+    results = body.get("data", {}).get("result", []) if isinstance(body, dict) else []
+    stamps = [int(point[0]) for result in results for point in result.get("values", [])]
+    if not stamps:
+        return body
+    offset = start - min(stamps)
+    moved = [
+        {**result, "values": [[int(point[0]) + offset, point[1]] for point in result.get("values", [])]}
+        for result in results
+    ]
+    return {**body, "data": {**body["data"], "result": moved}}
 
 
 @dataclass
@@ -86,6 +160,12 @@ class FakeDigitalOcean(FakeServer):
     invoice_items: dict[str, list[Any]] = field(default_factory=dict)
     balance: dict[str, Any] = field(default_factory=dict)
     droplets: list[Any] = field(default_factory=list)
+    sizes: list[Any] = field(default_factory=list)
+    volumes: list[Any] = field(default_factory=list)
+    reserved_ips: list[Any] = field(default_factory=list)
+    snapshots: list[Any] = field(default_factory=list)
+    metric_bodies: dict[str, Any] = field(default_factory=dict)
+    loads: dict[str, Load] = field(default_factory=dict)
     max_per_page: int = 200
     ratelimit_remaining: int = 4999
     ratelimit_reset: int | None = None
@@ -138,6 +218,11 @@ class FakeDigitalOcean(FakeServer):
             (r"/v2/customers/my/invoices/(?P<uuid>[^/]+)", self._invoice),
             (r"/v2/billing/(?P<urn>[^/]+)/insights/(?P<start>[^/]+)/(?P<end>[^/]+)", self._insights),
             (r"/v2/droplets", self._droplets),
+            (r"/v2/sizes", lambda q: self._listing("sizes", self.sizes, q)),
+            (r"/v2/volumes", lambda q: self._listing("volumes", self.volumes, q)),
+            (r"/v2/reserved_ips", lambda q: self._listing("reserved_ips", self.reserved_ips, q)),
+            (r"/v2/snapshots", lambda q: self._listing("snapshots", self.snapshots, q)),
+            (r"/v2/monitoring/metrics/droplet/(?P<metric>cpu|memory_total|memory_available)", self._metric),
         ]
 
     def _account(self, _query: dict[str, str]) -> Answer:
@@ -185,6 +270,25 @@ class FakeDigitalOcean(FakeServer):
 
     def _droplets(self, query: dict[str, str]) -> Answer:
         return 200, self._linked("/v2/droplets", "droplets", self.droplets, query), {}
+
+    def _listing(self, key: str, rows: list[Any], query: dict[str, str]) -> Answer:
+        return 200, self._linked(f"/v2/{key}", key, rows, query), {}
+
+    def _metric(self, query: dict[str, str], metric: str) -> Answer:
+        host = query.get("host_id", "")
+        try:
+            start, end = int(query["start"]), int(query["end"])
+        except (KeyError, ValueError):
+            return _error(400, "bad_request", "start and end must be Unix timestamps")
+        if metric in self.metric_bodies:
+            return 200, shifted(self.metric_bodies[metric], start), {}
+        load = self.loads.get(host)
+        if load is None:
+            empty = {"status": "success", "data": {"resultType": "matrix", "result": []}}
+            return 200, empty, {}
+        if metric == "cpu":
+            return 200, cpu_series(host, load, start, end), {}
+        return 200, memory_series(host, load, start, end, metric), {}
 
     def _insights(self, query: dict[str, str], urn: str, start: str, end: str) -> Answer:
         if unquote(urn) != self.team_urn:

@@ -13,6 +13,11 @@ from collect.sources.digitalocean.transport import PauseBudgetError
 PER_PAGE = 200  # the API's maximum: fewest requests
 MAX_PAGES = 500  # a guard against a server that keeps answering "next"
 Body = dict[str, Any]
+METRIC_OPERATIONS = {
+    "cpu": "get_droplet_cpu_metrics",
+    "memory_total": "get_droplet_memory_total_metrics",
+    "memory_available": "get_droplet_memory_available_metrics",
+}
 
 
 class DigitalOceanError(SourceError):
@@ -177,6 +182,32 @@ class DoApi:
     def droplets(self) -> Iterator[Any]:
         """Every droplet, with its size and prices."""
         return self._linked("droplets", "droplets", self._client.droplets.list)
+
+    def sizes(self) -> Iterator[Any]:
+        """Every size on offer, with its prices."""
+        return self._linked("sizes", "sizes", self._client.sizes.list)
+
+    def volumes(self) -> Iterator[Any]:
+        """Every block storage volume, with the droplets it is attached to."""
+        return self._linked("volumes", "volumes", self._client.volumes.list)
+
+    def reserved_ips(self) -> Iterator[Any]:
+        """Every reserved IP, with the droplet it is assigned to (or none)."""
+        return self._linked("reserved IPs", "reserved_ips", self._client.reserved_ips.list)
+
+    def snapshots(self) -> Iterator[Any]:
+        """Every droplet and volume snapshot, with the resource it was taken of."""
+        return self._linked("snapshots", "snapshots", self._client.snapshots.list)
+
+    def droplet_metric(self, metric: str, host_id: str, start: int, end: int) -> Body:
+        """One droplet's ``cpu``, ``memory_total`` or ``memory_available`` series over [start, end] (Unix seconds).
+
+        The answer is Prometheus-shaped: ``data.result[]`` of ``{metric: {...labels}, values: [[ts, "value"]]}``;
+        the API picks the resolution from the window's length.
+        """
+        operation = getattr(self._client.monitoring, METRIC_OPERATIONS[metric])
+        what = f"droplet {host_id} {metric} metrics"
+        return self.call(what, operation, host_id=host_id, start=str(start), end=str(end), expect="data")
 
     def balance(self) -> Body:
         """Month-to-date usage and when DigitalOcean computed it."""

@@ -1,4 +1,5 @@
-"""DigitalOcean through pydo: day-level billing insights, closed invoices for older months, droplet inventory.
+"""DigitalOcean through pydo: day-level billing insights, closed invoices for older months, droplet inventory,
+and (``inventory = true``) sizes, volumes, reserved IPs, snapshots and droplet utilisation.
 
 Which source a day comes from (never both):
 - a day of the current month, or of a month billing insights hold any row for, comes from insights;
@@ -22,6 +23,7 @@ from spendwatch.platform.secrets import SecretError
 
 from collect.sources.base import CollectRequest, Coverage, Sink, SourceError
 from collect.sources.digitalocean.api import DigitalOceanError, DoApi
+from collect.sources.digitalocean.inventory import UTILISATION_DEADLINE, InventoryReader
 from collect.sources.digitalocean.records import Origin, RowError, droplet_usage, insight_cost, invoice_cost, next_month
 from collect.sources.digitalocean.transport import DEFAULT_API_URL, TransportSetupError, build_client
 
@@ -199,12 +201,17 @@ def _invoice_ref(entry: Any) -> tuple[str, str]:
     return (period if isinstance(period, str) else ""), (uuid if isinstance(uuid, str) else "")
 
 
-def read_droplets(api: DoApi, sink: Sink, origin: Origin, day: date) -> None:
-    """Droplet inventory as usage; a failure here is a rejection, so complete billing still counts."""
+def read_droplets(api: DoApi, sink: Sink, origin: Origin, day: date) -> list[Any] | None:
+    """Droplet inventory as usage; a failure here is a rejection, so complete billing still counts.
+
+    Returns the droplet rows listed, or None when the listing failed part way (the inventory then skips droplets).
+    """
     count = 0
+    rows: list[Any] = []
     try:
         for droplet in api.droplets():
             count += 1
+            rows.append(droplet)
             try:
                 for item in droplet_usage(droplet, origin, day):
                     sink.use(item)
@@ -212,6 +219,8 @@ def read_droplets(api: DoApi, sink: Sink, origin: Origin, day: date) -> None:
                 sink.reject(f"droplets item {count}", str(exc))
     except DigitalOceanError as exc:
         sink.reject("droplets", f"inventory incomplete after {count} droplets: {exc}")
+        return None
+    return rows
 
 
 def _token(request: CollectRequest) -> str:
@@ -258,7 +267,9 @@ def collect(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> Coverage:
-    """Billing for the window, then the droplet inventory; the days read in full are the coverage."""
+    """Billing for the window, then the droplet inventory and, with ``inventory`` on, the other resources and the
+    droplets' utilisation; the days read in full are the coverage."""
+    started = clock()
     api = _client(request, sleep, clock)
     today = request.collected_at.astimezone(UTC).date()
     origin = Origin(request.source.name, request.collected_at, _account_urn(api))
@@ -273,6 +284,12 @@ def collect(
                 f"{exc}; read before the failure: {read}; not read: the rest of billing {window[0]}..{window[1]} "
                 "and the droplet inventory"
             ) from exc
-    read_droplets(api, request.sink, origin, today)
+    droplets = read_droplets(api, request.sink, origin, today)
+    if request.source.inventory:
+        days = request.source.utilisation_days
+        deadline = started + UTILISATION_DEADLINE
+        inventory = InventoryReader(api, request.sink, origin, today, days, clock=clock, deadline=deadline)
+        inventory.read(droplets)
+        reader.done += inventory.done
     logger.info("digitalocean_collected", extra={"read": reader.done, "requests": request.requests.count})
     return reader.coverage()

@@ -26,6 +26,10 @@ PAUSE_BUDGET = 150.0
 # DigitalOcean allows 5,000 requests an hour per token; below this many left, wait for the oldest to expire.
 LOW_WATER = 10
 MAX_PACING_PAUSE = 20.0
+# DigitalOcean also allows 250 requests a minute (a burst limit). A bucket of BURST tokens refilled at
+# RATE_PER_MINUTE lets at most BURST + RATE_PER_MINUTE requests into any minute: 245, under the limit.
+RATE_PER_MINUTE = 215
+BURST = 30
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -55,6 +59,42 @@ class Pauser:
             )
         self.spent += seconds
         self.sleep(seconds)
+
+
+@dataclass
+class TokenBucket:
+    """Paces requests under the per-minute limit: each takes a token; an empty bucket waits for the next one.
+
+    Time is ``max(clock(), when the last wait ended)``, so a clock that does not move while ``sleep`` is
+    recorded rather than slept (tests) still paces as real time would. Its waits are planned, not rate-limit
+    answers, so they do not draw on the run's pause budget.
+    """
+
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rate_per_minute: float = RATE_PER_MINUTE
+    burst: int = BURST
+    waited: float = 0.0
+    _tokens: float | None = None
+    _last: float = 0.0
+
+    def take(self) -> float:
+        """Take one token, waiting for it if the bucket is empty; returns the seconds waited."""
+        now = self.clock()
+        rate = self.rate_per_minute / 60.0
+        if self._tokens is None:
+            self._tokens, self._last = float(self.burst), now
+        now = max(now, self._last)
+        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        wait = (1.0 - self._tokens) / rate
+        self.sleep(wait)
+        self.waited += wait
+        self._tokens, self._last = 0.0, now + wait
+        return wait
 
 
 def check_api_url(url: str) -> str:
@@ -101,11 +141,16 @@ class MeterPolicy(SansIOHTTPPolicy[Any, Any]):
     """Runs once per attempt (it sits after the retry policy): counts it and paces by the rate-limit headers."""
 
     def __init__(
-        self, on_attempt: Callable[[], None], pause: Callable[[float], None], clock: Callable[[], float]
+        self,
+        on_attempt: Callable[[], None],
+        pause: Callable[[float], None],
+        clock: Callable[[], float],
+        bucket: TokenBucket | None = None,
     ) -> None:
         self._on_attempt = on_attempt
         self._pause = pause
         self._clock = clock
+        self._bucket = bucket or TokenBucket(pause, clock)
         self.remaining: int | None = None
         self.reset: int | None = None
 
@@ -119,8 +164,9 @@ class MeterPolicy(SansIOHTTPPolicy[Any, Any]):
         return min(max(self.reset - self._clock(), 0.0), MAX_PACING_PAUSE)
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
-        """Count the attempt, then slow down if the allowance is nearly spent."""
+        """Count the attempt, keep under the per-minute limit, then slow down if the hourly allowance runs low."""
         self._on_attempt()
+        self._bucket.take()
         wait = self.pacing()
         if wait > 0:
             logger.info("digitalocean_rate_limit_pacing", extra={"remaining": self.remaining, "wait_seconds": wait})
@@ -167,6 +213,7 @@ class Transport:
     client: Any
     meter: MeterPolicy
     pauser: Pauser
+    bucket: TokenBucket
 
 
 def build_client(
@@ -182,7 +229,8 @@ def build_client(
 
     url = check_api_url(base_url)
     pauser = Pauser(sleep)
-    meter = MeterPolicy(on_attempt, pauser, clock)
+    bucket = TokenBucket(sleep, clock)
+    meter = MeterPolicy(on_attempt, pauser, clock, bucket)
     client = pydo.Client(
         token,
         endpoint=url,
@@ -202,4 +250,4 @@ def build_client(
         # The API never redirects; following one could carry the token to another host.
         permit_redirects=False,
     )
-    return Transport(client, meter, pauser)
+    return Transport(client, meter, pauser, bucket)

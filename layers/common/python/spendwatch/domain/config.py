@@ -82,7 +82,7 @@ _COMMON_SOURCE_KEYS = {"name", "type", "schedule", "enabled"}
 _TYPE_KEYS: dict[str, set[str]] = {
     "focus": {"path"},
     "aws_ce": {"lookback_days", "tag_keys", "group_by_region"},
-    "digitalocean": {"lookback_days", "url"},
+    "digitalocean": {"lookback_days", "url", "inventory", "utilisation_days"},
     "opencost": {"lookback_days", "url", "aggregate", "idle", "cluster"},
     "vercel": {"lookback_days", "url", "team_id"},
 }
@@ -106,6 +106,10 @@ class Source(BaseModel):
     idle: Literal["separate", "share", "drop"] = "separate"
     cluster: str | None = None
     team_id: str | None = None
+    # digitalocean: also read droplets, sizes, volumes, reserved IPs, snapshots and the droplets' CPU and memory
+    # over the last ``utilisation_days`` complete days (3 metric requests per droplet).
+    inventory: bool = True
+    utilisation_days: int = Field(default=14, ge=1, le=30)
 
     @field_validator("schedule")
     @classmethod

@@ -28,6 +28,7 @@ BUDGET = "budget"
 RUN = "run"
 REPORT = "report"
 IDEMPOTENCY = "idempotency"
+INVENTORY = "inventory"
 
 ALERTS_PK = "ALERT"
 BUDGETS_PK = "BUDGET"
@@ -64,6 +65,16 @@ def usage_pk(metric: str, month: str) -> str:
 # listing every metric's usage knows which partitions to read.
 USAGE_METRICS_PK = "USAGE_METRICS"
 USAGE_METRICS = "usage_metrics"
+
+
+def inventory_pk(source: str) -> str:
+    """Partition of one source's inventory: one item per resource kind (sort key ``<kind>#<part>``)."""
+    return f"INVENTORY#{source}"
+
+
+def inventory_sk(kind: str, part: int) -> str:
+    """Sort key of one part of one kind's snapshot (a kind too big for one item is split into parts)."""
+    return f"{kind}#{part:04d}"
 
 
 def idempotency_pk(key: str) -> str:
