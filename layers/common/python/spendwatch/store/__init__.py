@@ -1,6 +1,7 @@
 """The single-table DynamoDB store: the only package that knows keys, item types and the stream's shape.
 
-One module per item family (charges and usage, aggregates, alerts, budgets, runs and reports, inventories), the key
+One module per item family (charges and usage, aggregates, alerts, budgets, runs and reports, inventories,
+recommendations), the key
 schema (``keys``), the table and stream definitions (``table``) and the stream-record decoder (``records``). Every
 access pattern is documented in docs/data-model.md.
 """
@@ -14,10 +15,11 @@ from spendwatch.store.budgets import BudgetStore
 from spendwatch.store.costs import ChargeStore
 from spendwatch.store.inventory import InventoryStore
 from spendwatch.store.keys import InvalidTokenError
+from spendwatch.store.recommendations import RecommendationStore
 from spendwatch.store.runs import RunStore
 
 
-class Store(ChargeStore, AggregateStore, AlertStore, BudgetStore, RunStore, InventoryStore):
+class Store(ChargeStore, AggregateStore, AlertStore, BudgetStore, RunStore, InventoryStore, RecommendationStore):
     """Everything the functions ask of the table, in domain words."""
 
 

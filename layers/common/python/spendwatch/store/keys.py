@@ -31,6 +31,9 @@ IDEMPOTENCY = "idempotency"
 INVENTORY = "inventory"
 
 ALERTS_PK = "ALERT"
+RECOMMENDATION = "recommendation"
+# Every recommendation in one partition, sort key = its id: at most one per (kind, resource), so a few hundred.
+RECOMMENDATIONS_PK = "RECOMMENDATION"
 BUDGETS_PK = "BUDGET"
 REPORTS_PK = "REPORT"
 RUNS_PK = "RUN"

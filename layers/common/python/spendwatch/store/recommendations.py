@@ -1,0 +1,73 @@
+"""Recommendations: one partition holding every one (at most one per kind and resource, whatever its status)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from spendwatch.domain.recommendations.model import Recommendation, ResourceRef
+from spendwatch.store.base import Table
+from spendwatch.store.keys import ITEM_TYPE, PK, RECOMMENDATION, RECOMMENDATIONS_PK, SK, strip_keys
+
+
+def recommendation_record(rec: Recommendation) -> dict[str, Any]:
+    """The stored form: exact money, ISO times, the evidence as JSON text (any numbers in it stay as written)."""
+    return {
+        PK: RECOMMENDATIONS_PK,
+        SK: rec.id,
+        ITEM_TYPE: RECOMMENDATION,
+        "id": rec.id,
+        "kind": rec.kind,
+        "resource": rec.resource.item(),
+        "title": rec.title,
+        "detail": rec.detail,
+        "monthly_savings": rec.monthly_savings,
+        "currency": rec.currency,
+        "confidence": rec.confidence,
+        "evidence": json.dumps(rec.evidence, sort_keys=True, default=str),
+        "status": rec.status,
+        "created_at": rec.created_at.isoformat(),
+        "updated_at": rec.updated_at.isoformat(),
+    }
+
+
+def recommendation_from_record(record: dict[str, Any]) -> Recommendation:
+    """A stored recommendation back in domain form."""
+    data = strip_keys(record)
+    resource = {key: str(data["resource"].get(key, "")) for key in ("provider", "type", "id", "name", "region")}
+    return Recommendation(
+        id=str(data["id"]),
+        kind=data["kind"],
+        resource=ResourceRef(
+            **{key: str(resource.get(key, "")) for key in ("provider", "type", "id", "name", "region")}
+        ),
+        title=str(data["title"]),
+        detail=str(data["detail"]),
+        monthly_savings=Decimal(data["monthly_savings"]),
+        currency=str(data["currency"]),
+        confidence=data["confidence"],
+        evidence=json.loads(data["evidence"]),
+        status=data["status"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        updated_at=datetime.fromisoformat(data["updated_at"]),
+    )
+
+
+class RecommendationStore(Table):
+    """Reads and writes of recommendations."""
+
+    def recommendations(self) -> list[Recommendation]:
+        """Every stored recommendation, in id order (one query, following pages)."""
+        return [recommendation_from_record(record) for record in self.query(RECOMMENDATIONS_PK)]
+
+    def get_recommendation(self, rec_id: str) -> Recommendation | None:
+        """One recommendation by id, read consistently (before a status change)."""
+        record = self._get(RECOMMENDATIONS_PK, rec_id, consistent=True)
+        return recommendation_from_record(record) if record else None
+
+    def put_recommendations(self, recs: Iterable[Recommendation]) -> int:
+        """Write recommendations (new ones, or changed ones replacing themselves); returns how many."""
+        return self.batch_put(recommendation_record(rec) for rec in recs)
