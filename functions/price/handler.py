@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from spendwatch.domain.config import Config, cached_config
+from spendwatch.domain.models import end_of_day
 from spendwatch.domain.runs import CollectionRun, CollectionWindow
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
@@ -38,13 +39,9 @@ def run_record(outcome: Outcome, started: datetime, store: Store) -> CollectionR
         records_written=outcome.items_written,
         requests=store.requests,
         # Priced data runs through the end of the last day priced.
-        data_through=_end_of(outcome.last_day),
+        data_through=end_of_day(outcome.last_day),
         notes=notes,
     )
-
-
-def _end_of(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def _changes(event: dict[str, Any], config: Config) -> list[UsageChanged]:

@@ -4,10 +4,12 @@ capacity alerts that no longer hold (usage fell back, the forecast moved out, or
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from spendwatch.domain.alerts import Alert
 from spendwatch.domain.capacity import Capacity, capacity_alerts, settled_capacity_alerts
+from spendwatch.domain.models import end_of_day
+from spendwatch.domain.pricing import period_bounds
 
 from alert.evaluate.rules import Stamp
 
@@ -15,7 +17,7 @@ from alert.evaluate.rules import Stamp
 def reached(capacities: Sequence[Capacity], stamp: Stamp) -> Iterator[Alert]:
     """One alert per (limit, period, level) reached, carrying the freshness of the limit's own usage."""
     for standing in capacities:
-        fresh = _end_of(standing.data_through)
+        fresh = end_of_day(standing.data_through)
         for proposal in capacity_alerts(standing):
             yield stamp.alert(**proposal.fields(), data_through=fresh)
 
@@ -34,10 +36,4 @@ def ended(open_alerts: Iterable[Alert], today: date) -> list[str]:
 def _last_day(period: str) -> date:
     if len(period) == 10:
         return date.fromisoformat(period)
-    first = date.fromisoformat(f"{period}-01")
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def _end_of(day: date | None) -> datetime | None:
-    """Data through a day means through the end of it (the next midnight, UTC)."""
-    return None if day is None else datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+    return period_bounds("month", date.fromisoformat(f"{period}-01"))[1]

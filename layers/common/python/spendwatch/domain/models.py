@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -46,6 +46,11 @@ COST_IDENTITY_FIELDS = (
     "PricingUnit",
     "CommitmentDiscountId",
 )
+
+
+def end_of_day(day: date | None) -> datetime | None:
+    """Data through a day runs through its end: the next midnight, UTC (None stays None)."""
+    return None if day is None else datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def _utc(value: datetime) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,6 @@ from spendwatch.store.keys import PK, SK, decode_token, encode_token
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_BATCH_ATTEMPTS = 8
-MAX_IN_VALUES = 100  # operands of a filter expression's IN
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -128,14 +127,8 @@ class Table:
         consistent: bool = False,
         after: dict[str, Any] | None = None,
         attributes: Iterable[str] = (),
-        one_of: tuple[str, Collection[str]] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every record of a partition (optionally a sort-key prefix or range, or after a key), following pages.
-
-        ``one_of = (attribute, values)`` returns only records whose string attribute is one of ``values`` (a
-        filter: DynamoDB still reads the partition, but sends back only those). Past DynamoDB's 100 operands of
-        ``IN`` the filter is left to the caller.
-        """
+        """Every record of a partition (optionally a sort-key prefix or range, or after a key), following pages."""
         condition = "#pk = :pk"
         values: dict[str, Any] = {":pk": {"S": pk}}
         if begins_with:
@@ -153,13 +146,6 @@ class Table:
         }
         if after is not None:
             kwargs["ExclusiveStartKey"] = after
-        if one_of is not None and not one_of[1]:
-            return
-        if one_of is not None and len(one_of[1]) <= MAX_IN_VALUES:
-            wanted = sorted(one_of[1])
-            names["#w"] = one_of[0]
-            values.update({f":w{n}": {"S": value} for n, value in enumerate(wanted)})
-            kwargs["FilterExpression"] = f"#w IN ({', '.join(f':w{n}' for n in range(len(wanted)))})"
         projected = {f"#a{n}": name for n, name in enumerate(attributes)}
         if projected:
             names.update(projected)
