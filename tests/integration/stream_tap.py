@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from spendwatch.platform import clock
 from spendwatch.store.table import StreamConsumer
 
 from spendwatch_local.streams.filters import matches
@@ -43,3 +46,18 @@ class StreamTap:
         self._read()
         start, self.seen[consumer.function] = self.seen.get(consumer.function, 0), len(self.records)
         return [record for record in self.records[start:] if matches(consumer.filter_pattern(), record)]
+
+
+@contextmanager
+def tapped(env: dict[str, Any], table: str, now: str) -> Iterator[dict[str, Any]]:
+    """The clock pinned at ``now`` and ``env["tap"]`` on the table's stream; the clock let go afterwards."""
+    # moto answers DynamoDB Streams in-process only with account-id endpoints off.
+    env["monkeypatch"].setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    env["monkeypatch"].setenv(clock.NOW_ENV, now)
+    clock.reset()
+    env["tap"] = StreamTap(table)
+    try:
+        yield env
+    finally:
+        env["monkeypatch"].delenv(clock.NOW_ENV)
+        clock.reset()

@@ -13,7 +13,7 @@ from spendwatch.platform import clock
 from spendwatch.store import table as store_table
 
 from tests.integration.conftest import TABLE, LambdaContext, call_api, store, write_config
-from tests.integration.stream_tap import StreamTap
+from tests.integration.stream_tap import tapped
 
 NOW = "2026-11-24T08:00:00+00:00"
 TODAY = date(2026, 11, 24)
@@ -40,14 +40,9 @@ period = "day"
 
 @pytest.fixture
 def limits(aws_env: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    aws_env["monkeypatch"].setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    aws_env["monkeypatch"].setenv(clock.NOW_ENV, NOW)
-    clock.reset()
     write_config(aws_env, CONFIG)
-    aws_env["tap"] = StreamTap(TABLE)
-    yield aws_env
-    aws_env["monkeypatch"].delenv(clock.NOW_ENV)
-    clock.reset()
+    with tapped(aws_env, TABLE, NOW) as env:
+        yield env
 
 
 def _push(key: str, records: list[dict[str, Any]]) -> None:

@@ -13,11 +13,10 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from spendwatch.platform import clock
 from spendwatch.store import table as store_table
 
 from tests.integration.conftest import TABLE, LambdaContext, call_api, write_config
-from tests.integration.stream_tap import StreamTap
+from tests.integration.stream_tap import tapped
 
 NOW = "2026-11-24T08:00:00+00:00"
 CARDS = """
@@ -108,15 +107,9 @@ def expected_emails(day: date, pooled: dict[date, Decimal]) -> Decimal:
 @pytest.fixture
 def priced(aws_env: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Cards configured, the clock pinned, and a tap on the stream."""
-    # moto answers DynamoDB Streams in-process only with account-id endpoints off.
-    aws_env["monkeypatch"].setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-    aws_env["monkeypatch"].setenv(clock.NOW_ENV, NOW)
-    clock.reset()
     write_config(aws_env, CARDS)
-    aws_env["tap"] = StreamTap(TABLE)
-    yield aws_env
-    aws_env["monkeypatch"].delenv(clock.NOW_ENV)
-    clock.reset()
+    with tapped(aws_env, TABLE, NOW) as env:
+        yield env
 
 
 def _push(key: str, records: list[dict[str, Any]]) -> None:
