@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from spendwatch.domain.inventory import Droplet, ReservedIp, Size, Snapshot, Volume
+from spendwatch.domain.recommendations.digitalocean import DoPrices
 
 from collect.sources.digitalocean.records import RowError
 
-VOLUME_GIB_MONTH = Decimal("0.10")
-SNAPSHOT_GIB_MONTH = Decimal("0.06")
-RESERVED_IP_UNASSIGNED_MONTH = Decimal("5.00")
+# DigitalOcean's list prices for what its API does not price: one price list for collection and the engine.
+PRICES = DoPrices()
 CENT = Decimal("0.01")
 M = TypeVar("M", bound=BaseModel)
 
@@ -120,7 +120,7 @@ def volume(row: Any) -> Volume:
         size_gigabytes=gigabytes,
         droplet_ids=_strings(data.get("droplet_ids")),
         created_at=data.get("created_at"),
-        price_monthly=(gigabytes * VOLUME_GIB_MONTH).quantize(CENT),
+        price_monthly=(gigabytes * PRICES.volume_per_gb).quantize(CENT),
         tags=_strings(data.get("tags")),
     )
 
@@ -137,7 +137,7 @@ def reserved_ip(row: Any) -> ReservedIp:
         region=_region(data),
         droplet_id=droplet_id or None,
         project_id=data.get("project_id") or "",
-        price_monthly=RESERVED_IP_UNASSIGNED_MONTH,
+        price_monthly=PRICES.reserved_ip,
     )
 
 
@@ -156,7 +156,7 @@ def snapshot(row: Any) -> Snapshot:
         created_at=data.get("created_at"),
         size_gigabytes=gigabytes,
         regions=_strings(data.get("regions")),
-        price_monthly=(gigabytes * SNAPSHOT_GIB_MONTH).quantize(CENT),
+        price_monthly=(gigabytes * PRICES.snapshot_per_gb).quantize(CENT),
     )
 
 
