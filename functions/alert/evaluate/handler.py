@@ -13,7 +13,7 @@ from spendwatch.store import Store
 
 from alert.evaluate import apply
 from alert.evaluate.inputs import Changes, Inputs, read_for_changes, read_for_schedule
-from alert.evaluate.rules import Stamp, budgets, capacity, health, spikes
+from alert.evaluate.rules import Stamp, budgets, capacity, health, spikes, utilisation
 
 
 def on_changes(
@@ -33,6 +33,9 @@ def on_changes(
     apply.resolve(
         store, capacity.settled(inputs.capacities, [*inputs.open_alerts, *outcome.created]), inputs.now, outcome
     )
+    thresholds = inputs.config.utilisation
+    apply.write(store, utilisation.above(inputs.utilisation, thresholds, stamp), outcome)
+    apply.resolve(store, utilisation.settled(inputs.utilisation, thresholds, inputs.open_alerts), inputs.now, outcome)
     return outcome
 
 

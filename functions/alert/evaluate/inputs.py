@@ -23,9 +23,11 @@ from spendwatch.domain.budgets import (
 from spendwatch.domain.capacity import Capacity, standings
 from spendwatch.domain.config import Config
 from spendwatch.domain.detect import DEFAULT_CONFIG
+from spendwatch.domain.models import UsageItem
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.domain.spend import ScopeSpend
+from spendwatch.domain.utilisation import UTILISATION_ALERT_METRICS
 from spendwatch.platform.observability import logger
 from spendwatch.store import Store
 from spendwatch.store.records import (
@@ -53,6 +55,8 @@ class Changes:
     failed_runs: list[CollectionRun] = field(default_factory=list)
     succeeded_runs: list[CollectionRun] = field(default_factory=list)
     usage_metrics: set[str] = field(default_factory=set)
+    # Days whose utilisation (CPU, memory daily averages) was written: judged against ``[utilisation]``.
+    utilisation_days: set[date] = field(default_factory=set)
 
     @classmethod
     def of(cls, records: Iterable[Mapping[str, Any]]) -> Changes:
@@ -74,6 +78,8 @@ class Changes:
                 changes.succeeded_runs.append(change.run)
             elif isinstance(change, UsageChanged):
                 changes.usage_metrics.add(change.metric)
+                if change.metric in UTILISATION_ALERT_METRICS:
+                    changes.utilisation_days.add(change.day)
         return changes
 
 
@@ -106,6 +112,7 @@ class Inputs:
     days: dict[date, PeriodTotals] = field(default_factory=dict)
     latest_runs: dict[str, CollectionRun] = field(default_factory=dict)
     capacities: list[Capacity] = field(default_factory=list)
+    utilisation: list[UsageItem] = field(default_factory=list)
 
 
 def data_through(store: Store, also: Iterable[CollectionRun] = ()) -> datetime | None:
@@ -122,10 +129,15 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
     if changes.affected_days or changes.budgets_changed:
         inputs.budgets = [budget_period(spend, stored, config, now, forecast) for stored in all_budgets(config, store)]
     limits = [limit for limit in config.limits if limit.metric in changes.usage_metrics]
-    if changes.affected_days or changes.budgets_changed or changes.succeeded_runs or limits:
+    recent = sorted(d for d in changes.utilisation_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date())
+    if changes.affected_days or changes.budgets_changed or changes.succeeded_runs or limits or recent:
         inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved"]
     if limits:
         inputs.capacities = standings(store, limits, now.date())
+    if recent:
+        days = set(recent)
+        read = store.usage_items(recent[0], recent[-1], UTILISATION_ALERT_METRICS)
+        inputs.utilisation = [item for item in read if item.day in days]
     if changes.affected_days:
         inputs.judged_days = sorted(
             d for d in changes.affected_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date()

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spendwatch.domain.models import identity_hash
 
-AlertKind = Literal["budget", "forecast", "spike", "first_seen", "capacity", "staleness", "collection"]
+AlertKind = Literal["budget", "forecast", "spike", "first_seen", "capacity", "utilisation", "staleness", "collection"]
 Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["open", "acknowledged", "snoozed", "resolved"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
