@@ -14,7 +14,7 @@ from infra.stacks import names
 from infra.stacks.alerting import Alerting
 from infra.stacks.api import Api
 from infra.stacks.collection import Collection
-from infra.stacks.pricing import Pricing
+from infra.stacks.pricing import Pricing, Recommending
 from infra.stacks.shared import common_layer
 from infra.stacks.storage import Storage
 
@@ -48,6 +48,9 @@ class SpendwatchStack(cdk.Stack):
             self, "Api", settings=config.api, storage=self.storage, layer=layer, code=assets.functions["api"]
         )
         self.pricing = Pricing(self, "Pricing", storage=self.storage, layer=layer, code=assets.functions["price"])
+        self.recommending = Recommending(
+            self, "Recommending", storage=self.storage, layer=layer, code=assets.functions["recommend"]
+        )
         self.alerting = Alerting(
             self,
             "Alerting",
@@ -55,7 +58,10 @@ class SpendwatchStack(cdk.Stack):
             storage=self.storage,
             layer=layer,
             code=assets.functions["alert"],
-            stream_functions={store_table.PRICE.function: self.pricing.price},
+            stream_functions={
+                store_table.PRICE.function: self.pricing.price,
+                store_table.RECOMMEND.function: self.recommending.recommend,
+            },
         )
         self._outputs()
 

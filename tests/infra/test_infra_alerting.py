@@ -19,7 +19,7 @@ from infra import bundling
 from infra.cdk_app import feature_flags
 from infra.stacks import names
 from infra.stacks.alerting import Alerting
-from infra.stacks.pricing import Pricing
+from infra.stacks.pricing import Pricing, Recommending
 from infra.stacks.storage import Storage
 from tests.infra.conftest import BASE_CONFIG, Synthesise, Synthesised
 
@@ -94,7 +94,10 @@ def test_a_consumer_without_a_function_fails_the_synth(monkeypatch: pytest.Monke
     stack = cdk.Stack(cdk.App(context=feature_flags()), "S")
     layer = lambda_.LayerVersion(stack, "L", code=lambda_.Code.from_asset(str(tmp_path)))
     storage = Storage(stack, "St")
-    others = {"price": Pricing(stack, "P", storage=storage, layer=layer, code=tmp_path).price}
+    others = {
+        "price": Pricing(stack, "P", storage=storage, layer=layer, code=tmp_path).price,
+        "recommend": Recommending(stack, "R", storage=storage, layer=layer, code=tmp_path).recommend,
+    }
     with pytest.raises(KeyError, match="alert-unknown"):
         Alerting(stack, "A", config=Config(), storage=storage, layer=layer, code=tmp_path, stream_functions=others)
 
@@ -123,14 +126,23 @@ def test_alert_functions_settings_and_environment(synth: Synthesised, name: str,
     assert env[resources.ENV_CONFIG] == names.DEPLOYED_CONFIG_PATH
 
 
-def test_the_price_function_reads_the_table_and_the_config_from_its_own_asset(synth: Synthesised) -> None:
-    function = synth.resources("AWS::Lambda::Function")[_function_id(synth, "price")]["Properties"]
-    assert (function["MemorySize"], function["Timeout"]) == (names.PRICE_MEMORY_MB, names.PRICE_TIMEOUT_SECONDS)
-    assert function["Handler"] == "price.handler.handler"
+@pytest.mark.parametrize(
+    ("name", "size", "modules"),
+    [
+        ("price", (names.PRICE_MEMORY_MB, names.PRICE_TIMEOUT_SECONDS), ("handler.py", "reprice.py")),
+        ("recommend", (names.RECOMMEND_MEMORY_MB, names.RECOMMEND_TIMEOUT_SECONDS), ("handler.py", "evaluate.py")),
+    ],
+)
+def test_the_table_workers_read_the_table_and_the_config_from_their_own_assets(
+    synth: Synthesised, name: str, size: tuple[int, int], modules: tuple[str, ...]
+) -> None:
+    function = synth.resources("AWS::Lambda::Function")[_function_id(synth, name)]["Properties"]
+    assert (function["MemorySize"], function["Timeout"]) == size
+    assert function["Handler"] == f"{name}.handler.handler"
     (table_id,) = synth.resources("AWS::DynamoDB::Table")
     assert function["Environment"]["Variables"][resources.ENV_TABLE] == {"Ref": table_id}
-    asset = synth.build_dir / "functions" / "price"
-    assert (asset / "price" / "handler.py").is_file() and (asset / "price" / "reprice.py").is_file()
+    asset = synth.build_dir / "functions" / name
+    assert all((asset / name / module).is_file() for module in modules)
     assert (asset / "spendwatch.toml").read_text(encoding="utf-8") == synth.config_text
 
 
@@ -186,7 +198,10 @@ def test_the_slack_secret_name_comes_from_the_config(tmp_path: Path) -> None:
     layer = lambda_.LayerVersion(stack, "L", code=lambda_.Code.from_asset(str(tmp_path)))
     config = Config.model_validate({"secrets": {"slack_webhook_url": "team/slack"}})
     storage = Storage(stack, "St")
-    others = {"price": Pricing(stack, "P", storage=storage, layer=layer, code=tmp_path).price}
+    others = {
+        "price": Pricing(stack, "P", storage=storage, layer=layer, code=tmp_path).price,
+        "recommend": Recommending(stack, "R", storage=storage, layer=layer, code=tmp_path).recommend,
+    }
     Alerting(stack, "A", config=config, storage=storage, layer=layer, code=tmp_path, stream_functions=others)
     policies = json.dumps(assertions.Template.from_stack(stack).find_resources("AWS::IAM::Policy"))
     assert ":secret:team/slack-??????" in policies

@@ -81,7 +81,8 @@ def test_collected_totals_equal_what_opencost_served(served: FakeOpenCost) -> No
     assert run["status"] == "succeeded", run
     assert (run["requests"], run["rejected"], run["window"]) == (1, 0, WEEK)
     assert run["records_read"] == 7 * 8  # 3 namespaces x 2 components + idle x 2
-    assert run["records_written"] == 7 * 8 + 7 * 3 * 2  # + CPU core-hours and RAM GiB-hours per namespace
+    # + CPU core-hours, RAM GiB-hours and the request and usage averages of CPU and RAM per namespace
+    assert run["records_written"] == 7 * 8 + 7 * 3 * 6
     assert run["data_through"] == "2023-07-19T00:00:00Z"
     assert _totals("provider") == {"Kubernetes": _cents(exact)}
     assert _totals("service") == {"Kubernetes": _cents(exact)}

@@ -378,7 +378,7 @@ def test_components_always_sum_to_total_cost(
     assert any(c.description == "Unattributed" for c in found) is (unexplained != 0 or nothing_to_absorb)
 
 
-def test_cpu_core_hours_and_ram_gib_hours_per_namespace_and_day() -> None:
+def test_cpu_core_hours_ram_gib_hours_and_request_and_usage_averages_per_namespace_and_day() -> None:
     run = Run(FakeOpenCost(every_day=example_allocations()))
 
     _, request = run.collect()
@@ -390,11 +390,18 @@ def test_cpu_core_hours_and_ram_gib_hours_per_namespace_and_day() -> None:
             day = FIRST + timedelta(days=offset)
             expected[(day, "cpu_core_hours", "Core-Hours", name)] = alloc["cpuCoreHours"]
             expected[(day, "ram_gib_hours", "GiB-Hours", name)] = alloc["ramByteHours"] / 1024**3
+            expected[(day, "cpu_request_cores_avg", "Cores", name)] = alloc["cpuCoreRequestAverage"]
+            expected[(day, "cpu_usage_cores_avg", "Cores", name)] = alloc["cpuCoreUsageAverage"]
+            expected[(day, "ram_request_gib_avg", "GiB", name)] = alloc["ramByteRequestAverage"] / 1024**3
+            expected[(day, "ram_usage_gib_avg", "GiB", name)] = alloc["ramByteUsageAverage"] / 1024**3
     found = {(u.day, u.metric, u.unit, u.ResourceId): u.quantity for u in run.sink.used}
-    assert found == expected and len(run.sink.used) == 3 * 3 * 2
+    assert found == expected and len(run.sink.used) == 3 * 3 * 6
     assert found[(FIRST, "cpu_core_hours", "Core-Hours", "kube-system")] == Decimal("75.55915")
     ram = found[(FIRST, "ram_gib_hours", "GiB-Hours", "kube-system")]
     assert ram * 2**30 == Decimal("40855853856.91022")  # exact: 2**30 divides a power of ten
+    # kube-system requests 0.44979 cores and uses 0.00938 of them (the fixture's averages).
+    assert found[(FIRST, "cpu_usage_cores_avg", "Cores", "kube-system")] == Decimal("0.00938")
+    assert found[(FIRST, "ram_request_gib_avg", "GiB", "kube-system")] * 2**30 == Decimal("146732650.88941")
     assert {(u.ProviderName, u.ServiceName, u.x_tenant, u.x_source) for u in run.sink.used} == {
         ("Kubernetes", "Kubernetes", "", "k8s")
     }

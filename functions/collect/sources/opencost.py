@@ -18,6 +18,7 @@ import httpx
 from pydantic import ValidationError
 from spendwatch.domain.models import CostItem, UsageItem
 from spendwatch.domain.money import ZERO, MoneyError, parse_amount
+from spendwatch.domain.recommendations.gather import K8S_CPU_REQUEST, K8S_CPU_USAGE, K8S_RAM_REQUEST, K8S_RAM_USAGE
 from spendwatch.platform import http
 
 from collect.sources.base import CollectRequest, Coverage, SourceError, chunks, days_to_read
@@ -67,9 +68,14 @@ COMPONENTS = (
 )
 UNATTRIBUTED = "Unattributed"
 # Collected usage per allocation and day: (metric, allocation field, unit, divisor). RAM is in GiB (2**30 bytes).
+# The day's request and usage averages feed the k8s_rightsize recommendation.
 USAGE_METRICS = (
     ("cpu_core_hours", "cpuCoreHours", "Core-Hours", Decimal(1)),
     ("ram_gib_hours", "ramByteHours", "GiB-Hours", GIB),
+    (K8S_CPU_REQUEST, "cpuCoreRequestAverage", "Cores", Decimal(1)),
+    (K8S_CPU_USAGE, "cpuCoreUsageAverage", "Cores", Decimal(1)),
+    (K8S_RAM_REQUEST, "ramByteRequestAverage", "GiB", GIB),
+    (K8S_RAM_USAGE, "ramByteUsageAverage", "GiB", GIB),
 )
 
 

@@ -130,6 +130,10 @@ class Upgrade(_Table):
     plan: str = Field(min_length=1, max_length=100)
     price: Quantity
     limit: Quantity = Field(gt=0)
+    # What a month at the limit costs the business (sign-ups refused, a service stopped), when someone knows:
+    # the plan-upgrade recommendation weighs it against the upgrade's price, next to any overage a rate card
+    # on the limit's metric would charge.
+    cost_of_hitting: Quantity | None = None
 
 
 class Limit(_Table):
@@ -201,7 +205,7 @@ def check_unique_names(table: str, names: Sequence[str]) -> None:
         seen[name] = index
 
 
-def _overlap(a: UsageScope, b: UsageScope) -> bool:
+def overlap(a: UsageScope, b: UsageScope) -> bool:
     """Whether some usage could fall in both scopes (each key unset on one side or equal on both)."""
     return all(x is None or y is None or x == y for x, y in ((a.tenant, b.tenant), (a.service, b.service)))
 
@@ -211,7 +215,7 @@ def check_rate_cards(cards: Sequence[RateCard]) -> None:
     check_unique_names("rate_cards", [card.name for card in cards])
     for index, card in enumerate(cards):
         for other in range(index):
-            if cards[other].metric == card.metric and _overlap(cards[other].scope, card.scope):
+            if cards[other].metric == card.metric and overlap(cards[other].scope, card.scope):
                 same = "the same" if cards[other].scope == card.scope else "an overlapping"
                 raise ValueError(
                     f"rate_cards.{index}.scope: rate_cards.{other} already prices {card.metric!r} in {same} scope"

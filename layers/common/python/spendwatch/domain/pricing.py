@@ -49,6 +49,14 @@ def graduated_price(card: RateCard, quantity: Decimal) -> Decimal:
         return total
 
 
+def marginal_price(card: RateCard, quantity: Decimal) -> Decimal:
+    """What one more unit costs in a period already at ``quantity``: 0 inside the free allowance, else the price
+    of the tier the next unit falls in (F's slope just above ``quantity``)."""
+    if quantity < card.free:
+        return ZERO
+    return next(tier.price for tier in card.tiers if tier.up_to is None or quantity < tier.up_to)
+
+
 def quantise(value: Decimal | Fraction) -> Decimal:
     """Round exactly to 10 decimal places, half to even (no intermediate rounding, whatever the magnitude)."""
     units = round(Fraction(value) * 10**PLACES)

@@ -25,6 +25,7 @@ FUNCTIONS = {
     "alert-evaluate": "alert.evaluate.handler.handler",
     "alert-deliver": "alert.deliver.handler.handler",
     "price": "price.handler.handler",
+    "recommend": "recommend.handler.handler",
 }
 
 

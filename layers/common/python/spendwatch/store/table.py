@@ -73,4 +73,7 @@ ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=(ALERT,), ev
 # Pricing consumes usage items, pushed or collected: each batch re-prices the (card, tenant, period)s it touches
 # and writes priced charges and their daily aggregates, which evaluation then sees like any other cost.
 PRICE = StreamConsumer(function="price", item_types=(USAGE,), max_batching_window_seconds=2)
-STREAM_CONSUMERS = (ALERT_EVALUATE, ALERT_DELIVER, PRICE)
+# The recommendation engine runs after every finished collection: its run record is the signal that the source's
+# inventory, utilisation and charges are complete (a batch with several finished runs evaluates once).
+RECOMMEND = StreamConsumer(function="recommend", item_types=(RUN,), batch_size=25, max_batching_window_seconds=5)
+STREAM_CONSUMERS = (ALERT_EVALUATE, ALERT_DELIVER, PRICE, RECOMMEND)
