@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from spendwatch.domain.capacity import Capacity
+from spendwatch.domain.inventory import Inventory as StoredInventory
 from spendwatch.domain.plans import Upgrade
 from spendwatch.domain.recommendations import (
     Finding,
@@ -24,7 +25,6 @@ from spendwatch.domain.recommendations import (
     transition,
 )
 from spendwatch.domain.recommendations.compute import confidence, p95
-from spendwatch.domain.recommendations.digitalocean import DoPrices, inventory, parse_size
 from spendwatch.domain.recommendations.inputs import (
     DailyUtilisation,
     Inputs,
@@ -34,8 +34,11 @@ from spendwatch.domain.recommendations.inputs import (
     TaggedSpend,
 )
 from spendwatch.domain.recommendations.k8s import k8s_finding
+from spendwatch.domain.recommendations.stored import engine_inventory
 from spendwatch.domain.recommendations.untagged import untagged
 from spendwatch.domain.recommendations.upgrade import plan_upgrade
+
+from collect.sources.digitalocean import resources
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "digitalocean"
 TODAY = date(2026, 3, 15)
@@ -67,6 +70,25 @@ def _droplets(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     big_size = next(s for s in sizes if s["slug"] == "s-2vcpu-4gb")
     big.update(id=int(BIG), name="big.example.com", size_slug="s-2vcpu-4gb", size=big_size, vcpus=2, memory=4096)
     return [*droplets, big]
+
+
+def inventory(
+    droplets: list[dict[str, Any]],
+    sizes: list[dict[str, Any]],
+    volumes: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    reserved_ips: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    snapshots: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> Inventory:
+    """API rows as the DigitalOcean collector parses and stores them, adapted for the engine."""
+    stored = StoredInventory(
+        source="do",
+        sizes=[resources.size(row) for row in sizes],
+        droplets=[resources.droplet(row) for row in droplets],
+        volumes=[resources.volume(row) for row in volumes],
+        reserved_ips=[resources.reserved_ip(row) for row in reserved_ips],
+        snapshots=[resources.snapshot(row) for row in snapshots],
+    )
+    return engine_inventory(stored)
 
 
 def _inventory(droplets: list[dict[str, Any]] | None = None, **changes: Any) -> Inventory:
@@ -131,18 +153,14 @@ def test_fixture_inventory_parses_with_the_served_prices() -> None:
     assert [v.attached for v in inv.volumes] == [False, False]
     assert [v.price_monthly for v in inv.volumes] == [Decimal("1.00"), Decimal("1.00")]
     assert inv.reserved_ips[0].id == "45.55.96.47" and not inv.reserved_ips[0].assigned
-    assert [s.price_monthly for s in inv.snapshots] == [Decimal("0.1404"), Decimal("0.006048")]
+    # 2.34 and 0.1008 GiB at 0.06 a GiB-month, to the cent as DigitalOcean bills.
+    assert [s.price_monthly for s in inv.snapshots] == [Decimal("0.14"), Decimal("0.01")]
 
 
 def test_price_monthly_is_the_served_one_never_hourly_times_730() -> None:
-    size = parse_size(_load("sizes_list")["sizes"][0])
+    size = resources.size(_load("sizes_list")["sizes"][0])
     assert size.price_monthly == Decimal("5.0")
     assert Decimal(repr(0.00743999984115362)) * 730 != size.price_monthly
-
-
-def test_other_list_prices_can_be_passed() -> None:
-    inv = inventory([], [], _load("volumes_list")["volumes"], prices=DoPrices(volume_per_gb=Decimal("0.12")))
-    assert inv.volumes[0].price_monthly == Decimal("1.20")
 
 
 # --- each rule on its case ----------------------------------------------------------------------------------
@@ -204,8 +222,8 @@ def test_zombies_are_the_fixtures_unattached_volumes_unassigned_ip_and_orphan_sn
         "506f78a4-e098-11e5-ad9f-000f53306ae1": Decimal("1.00"),
         "506f78a4-e098-11e5-ad9f-000f53305eb2": Decimal("1.00"),
         "45.55.96.47": Decimal("5.00"),
-        "6372321": Decimal("0.1404"),
-        "fbe805e8-866b-11e6-96bf-000f53315a41": Decimal("0.006048"),
+        "6372321": Decimal("0.14"),
+        "fbe805e8-866b-11e6-96bf-000f53315a41": Decimal("0.01"),
     }
     assert {f.resource.type for f in zombies.values()} == {"volume", "reserved_ip", "snapshot"}
     assert zombies["6372321"].evidence["age_days"] == (TODAY - date(2020, 7, 28)).days

@@ -2,7 +2,8 @@
 findings with money attached; the lifecycle merges them with the stored recommendations.
 
 - ``inputs``: what the collectors provide (``Inventory``, ``DailyUtilisation``, ``K8sAllocation``...);
-  ``digitalocean`` turns DigitalOcean's API objects into an ``Inventory``.
+  ``stored`` adapts a stored inventory and utilisation usage items, ``gather`` reads the rest through the ports;
+  ``digitalocean`` holds DigitalOcean's list prices and size families.
 - rules: ``compute`` (idle, rightsize), ``zombie``, ``k8s`` (k8s_rightsize), ``upgrade`` (plan_upgrade),
   ``untagged``; ``engine.evaluate`` runs them all.
 - ``model``: ``Finding``, ``Recommendation``, ids; ``lifecycle``: ``merge`` and ``transition``.
