@@ -34,7 +34,7 @@ def on_changes(
         store, capacity.settled(inputs.capacities, [*inputs.open_alerts, *outcome.created]), inputs.now, outcome
     )
     thresholds = inputs.config.utilisation
-    apply.write(store, utilisation.above(inputs.utilisation, thresholds, stamp), outcome)
+    apply.write(store, utilisation.above(inputs.utilisation, thresholds, stamp, inputs.resource_names), outcome)
     apply.resolve(store, utilisation.settled(inputs.utilisation, thresholds, inputs.open_alerts), inputs.now, outcome)
     return outcome
 

@@ -43,6 +43,9 @@ from spendwatch.store.records import (
 FORECAST_HISTORY_DAYS = 120
 # Backfilling a year must not page about every spike of that year: only recent days are judged.
 RECENT_DAYS = 14
+# Utilisation is re-read over a window (DigitalOcean: 14 days) on every run: a day is judged while it is new, so
+# a first collection raises an alert for the last days that ran hot, not one for each day of the window.
+UTILISATION_RECENT_DAYS = 3
 FIRST_SEEN_HISTORY = 60
 
 
@@ -113,6 +116,18 @@ class Inputs:
     latest_runs: dict[str, CollectionRun] = field(default_factory=dict)
     capacities: list[Capacity] = field(default_factory=list)
     utilisation: list[UsageItem] = field(default_factory=list)
+    resource_names: dict[str, str] = field(default_factory=dict)
+
+
+def resource_names(store: Store, sources: Iterable[str]) -> dict[str, str]:
+    """Droplet (or instance) id -> name from the sources' stored inventories, for the alerts' words."""
+    names: dict[str, str] = {}
+    for source in sorted(sources):
+        inventory = store.inventory(source)
+        for droplet in (inventory.droplets if inventory else None) or []:
+            if droplet.name:
+                names[droplet.id] = droplet.name
+    return names
 
 
 def data_through(store: Store, also: Iterable[CollectionRun] = ()) -> datetime | None:
@@ -129,7 +144,9 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
     if changes.affected_days or changes.budgets_changed:
         inputs.budgets = [budget_period(spend, stored, config, now, forecast) for stored in all_budgets(config, store)]
     limits = [limit for limit in config.limits if limit.metric in changes.usage_metrics]
-    recent = sorted(d for d in changes.utilisation_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date())
+    recent = sorted(
+        d for d in changes.utilisation_days if now.date() - timedelta(UTILISATION_RECENT_DAYS) <= d <= now.date()
+    )
     if changes.affected_days or changes.budgets_changed or changes.succeeded_runs or limits or recent:
         inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved"]
     if limits:
@@ -138,6 +155,7 @@ def read_for_changes(store: Store, config: Config, now: datetime, changes: Chang
         days = set(recent)
         read = store.usage_items(recent[0], recent[-1], UTILISATION_ALERT_METRICS)
         inputs.utilisation = [item for item in read if item.day in days]
+        inputs.resource_names = resource_names(store, {item.x_source for item in inputs.utilisation})
     if changes.affected_days:
         inputs.judged_days = sorted(
             d for d in changes.affected_days if now.date() - timedelta(RECENT_DAYS) <= d <= now.date()

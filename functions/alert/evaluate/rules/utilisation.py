@@ -3,7 +3,7 @@ read again that no longer are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from spendwatch.domain.alerts import Alert
 from spendwatch.domain.config import Utilisation
@@ -13,9 +13,11 @@ from spendwatch.domain.utilisation import settled_utilisation_alerts, utilisatio
 from alert.evaluate.rules import Stamp
 
 
-def above(items: Sequence[UsageItem], settings: Utilisation, stamp: Stamp) -> Iterator[Alert]:
+def above(
+    items: Sequence[UsageItem], settings: Utilisation, stamp: Stamp, names: Mapping[str, str] | None = None
+) -> Iterator[Alert]:
     """One alert per (resource, day, measure) above its threshold; its data runs through the end of that day."""
-    for proposal in utilisation_alerts(items, settings):
+    for proposal in utilisation_alerts(items, settings, names):
         yield stamp.alert(**proposal.fields(), data_through=end_of_day(proposal.day))
 
 

@@ -8,7 +8,7 @@ never alerts twice. A day re-collected below its threshold settles its alert.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -79,15 +79,20 @@ def daily_averages(items: Iterable[UsageItem]) -> dict[tuple[str, str, str, date
     return found
 
 
-def utilisation_alerts(items: Iterable[UsageItem], settings: Utilisation) -> list[UtilisationAlert]:
-    """One proposed alert per resource, day and measure whose daily average is above its threshold."""
+def utilisation_alerts(
+    items: Iterable[UsageItem], settings: Utilisation, names: Mapping[str, str] | None = None
+) -> list[UtilisationAlert]:
+    """One proposed alert per resource, day and measure whose daily average is above its threshold; ``names``
+    (resource id -> name, from the inventory) makes the words say which droplet or instance."""
     thresholds = _thresholds(settings)
+    names = names or {}
     alerts = []
     for (metric, provider, resource, day), (value, item) in sorted(daily_averages(items).items()):
         measure, ratio, label, words = thresholds[metric]
         if value <= ratio:
             continue
-        what = f"{item.ServiceName or provider} {resource}".strip()
+        name = names.get(resource)
+        what = f"{item.ServiceName or provider} {f'{name} ({resource})' if name else resource}".strip()
         alerts.append(
             UtilisationAlert(
                 rule=utilisation_rule(measure),
