@@ -1,9 +1,12 @@
-"""EC2 CPU utilisation per instance and UTC day from CloudWatch ``GetMetricData``, many instances per request.
+"""EC2 utilisation per instance and UTC day from CloudWatch ``GetMetricData``, many instances per request.
 
-Each instance takes two queries (``Average`` and ``Maximum`` of ``AWS/EC2 CPUUtilization`` at ``Period = 86400``)
-and a request holds at most 500 queries, so 250 instances share a request; each request is paged with
-``NextToken`` (a result may continue on the next page). Days are complete UTC days: [midnight ``days`` days ago,
-midnight today). CloudWatch gives percent; the usage items hold ratios (0..1) to four places, as DigitalOcean's do.
+Each instance takes three queries at ``Period = 86400``: ``Average`` and ``Maximum`` of ``AWS/EC2 CPUUtilization``,
+and ``Average`` of ``CWAgent mem_used_percent`` by ``InstanceId`` (EC2 does not measure memory itself: only
+instances whose CloudWatch agent publishes it by InstanceId alone, e.g. with ``aggregation_dimensions =
+[["InstanceId"]]``, have it, and rightsizing needs it). A request holds at most 500 queries, so 166 instances share
+a request; each request is paged with ``NextToken`` (a result may continue on the next page). Days are complete
+UTC days: [midnight ``days`` days ago, midnight today). CloudWatch gives percent; the usage items hold ratios
+(0..1) to four places, as DigitalOcean's do.
 """
 
 from __future__ import annotations
@@ -18,14 +21,19 @@ from typing import Any
 from spendwatch.domain.models import UsageItem
 
 MAX_QUERIES = 500  # GetMetricData's limit of MetricDataQueries per request
-STATS = (("a", "Average"), ("m", "Maximum"))  # query id prefix, statistic
+CPU_AVG, CPU_PEAK, MEMORY_AVG = "cpu_utilisation_avg", "cpu_utilisation_peak", "memory_utilisation_avg"
+# Query id prefix -> (namespace, metric, statistic, the usage metric it becomes).
+STATS = {
+    "a": ("AWS/EC2", "CPUUtilization", "Average", CPU_AVG),
+    "m": ("AWS/EC2", "CPUUtilization", "Maximum", CPU_PEAK),
+    "r": ("CWAgent", "mem_used_percent", "Average", MEMORY_AVG),
+}
 PER_REQUEST = MAX_QUERIES // len(STATS)
 DAY_SECONDS = 86400
 MAX_PAGES = 50
 PLACES = Decimal("0.0001")
 HUNDRED = Decimal(100)
 RATIO = "ratio"
-CPU_AVG, CPU_PEAK = "cpu_utilisation_avg", "cpu_utilisation_peak"
 EC2_SERVICE = "Amazon Elastic Compute Cloud - Compute"  # Cost Explorer's name for what instances cost
 
 
@@ -42,14 +50,14 @@ def batches(instance_ids: list[str]) -> Iterator[list[str]]:
 
 
 def queries(batch: list[str]) -> list[dict[str, Any]]:
-    """Average and Maximum daily CPU of each instance in ``batch``; ids say the statistic and the position."""
+    """Each instance's daily CPU average and peak and memory average; ids say the query and the position."""
     return [
         {
             "Id": f"{prefix}{position}",
             "MetricStat": {
                 "Metric": {
-                    "Namespace": "AWS/EC2",
-                    "MetricName": "CPUUtilization",
+                    "Namespace": namespace,
+                    "MetricName": metric,
                     "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
                 },
                 "Period": DAY_SECONDS,
@@ -58,7 +66,7 @@ def queries(batch: list[str]) -> list[dict[str, Any]]:
             "ReturnData": True,
         }
         for position, instance_id in enumerate(batch)
-        for prefix, stat in STATS
+        for prefix, (namespace, metric, stat, _) in STATS.items()
     ]
 
 
@@ -72,7 +80,7 @@ def _ratio(percent: Any) -> Decimal:
     return min(max(value / HUNDRED, Decimal(0)), Decimal(1)).quantize(PLACES)
 
 
-Days = dict[str, dict[date, dict[str, Decimal]]]  # instance -> day -> statistic -> ratio
+Days = dict[str, dict[date, dict[str, Decimal]]]  # instance -> day -> usage metric -> ratio
 
 
 def read_results(batch: list[str], results: list[dict[str, Any]], into: Days, first: date, last: date) -> None:
@@ -80,14 +88,14 @@ def read_results(batch: list[str], results: list[dict[str, Any]], into: Days, fi
     for result in results:
         query_id = str(result.get("Id", ""))
         prefix, position = query_id[:1], query_id[1:]
-        stat = dict(STATS).get(prefix)
-        if stat is None or not position.isdigit() or int(position) >= len(batch):
+        asked = STATS.get(prefix)
+        if asked is None or not position.isdigit() or int(position) >= len(batch):
             raise ValueError(f"result id {query_id!r} was not asked for")
         days = into[batch[int(position)]]
         for stamp, value in zip(result.get("Timestamps") or [], result.get("Values") or [], strict=True):
             day = stamp.astimezone(UTC).date()
             if first <= day <= last:
-                days.setdefault(day, {})[stat] = _ratio(value)
+                days.setdefault(day, {})[asked[3]] = _ratio(value)
 
 
 @dataclass
@@ -124,7 +132,7 @@ class CpuReader:
 
 
 def usage_items(instance_id: str, by_day: dict[date, dict[str, Decimal]], source: str, at: datetime) -> list[UsageItem]:
-    """The days' ``cpu_utilisation_avg`` and ``cpu_utilisation_peak`` of one instance (ProviderName AWS)."""
+    """The days' ``cpu_utilisation_avg``, ``cpu_utilisation_peak`` and ``memory_utilisation_avg`` of one instance."""
     common: dict[str, Any] = {
         "unit": RATIO,
         "ProviderName": "AWS",
@@ -133,10 +141,8 @@ def usage_items(instance_id: str, by_day: dict[date, dict[str, Decimal]], source
         "x_source": source,
         "x_collected_at": at,
     }
-    items = []
-    for day, stats in sorted(by_day.items()):
-        if "Average" in stats:
-            items.append(UsageItem(metric=CPU_AVG, quantity=stats["Average"], day=day, **common))
-        if "Maximum" in stats:
-            items.append(UsageItem(metric=CPU_PEAK, quantity=stats["Maximum"], day=day, **common))
-    return items
+    return [
+        UsageItem(metric=metric, quantity=value, day=day, **common)
+        for day, found in sorted(by_day.items())
+        for metric, value in sorted(found.items())
+    ]
