@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from spendwatch.domain.inventory import EbsVolume, ElasticIp, Instance, InstanceType, Inventory
 from spendwatch.platform.aws import client
+from spendwatch.platform.observability import logger
 
 from collect.sources.aws_inventory.ec2 import Ec2, ListingError, smaller_sizes
 from collect.sources.aws_inventory.metrics import CpuReader, usage_items
@@ -123,7 +124,7 @@ class AwsInventoryReader:
         for instance_id, by_day in found.items():
             for item in usage_items(instance_id, by_day, self.request.source.name, self.request.collected_at):
                 self.request.sink.use(item)
-        self.done.append(f"CPU of {len(found)} of {len(instance_ids)} running instances over {days} days")
+        self.done.append(f"utilisation of {len(found)} of {len(instance_ids)} running instances over {days} days")
 
 
 def read_inventory(request: CollectRequest, ec2: Any = None, cloudwatch: Any = None, pricing: Any = None) -> list[str]:
@@ -135,4 +136,5 @@ def read_inventory(request: CollectRequest, ec2: Any = None, cloudwatch: Any = N
     counter = request.requests
     with counter.counting(ec2), counter.counting(cloudwatch), counter.counting(pricing):
         reader.read()
+    logger.info("aws_inventory_read", extra={"read": reader.done, "unpriced": len(reader.prices.missing)})
     return reader.done
