@@ -84,6 +84,7 @@ def collect(
         first_rejection=sink.first_rejection,
         data_through=sink.data_through,
         requests=request.requests.count,
+        notes=[*run.notes, *sink.notes],
         finished_at=clock(),
     )
     finished = run.model_copy(update=update)

@@ -20,6 +20,21 @@ from infra.stacks.nag import acknowledge, acknowledge_wildcard
 from infra.stacks.shared import SpendwatchFunction, scheduled_event
 from infra.stacks.storage import Storage
 
+# What an aws_ce source with ``inventory = true`` reads (collect.sources.aws_inventory), and nothing more.
+AWS_INVENTORY_ACTIONS = (
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeAddresses",
+    "cloudwatch:GetMetricData",
+    "pricing:GetProducts",
+)
+
+
+def reads_aws_inventory(config: Config) -> bool:
+    """Whether an enabled Cost Explorer source also reads the EC2 inventory (``inventory = true``)."""
+    return any(source.type == "aws_ce" and source.inventory for source in config.enabled_sources)
+
 
 def split_s3_path(path: str) -> tuple[str, str]:
     """``s3://bucket/prefix`` as ``(bucket, prefix)``; the prefix may be empty."""
@@ -121,6 +136,13 @@ class Collection(Construct):
                 "CostExplorer",
                 iam.PolicyStatement(actions=["ce:GetCostAndUsage"], resources=["*"]),
                 "Cost Explorer has no resource-level permissions; the only action allowed is GetCostAndUsage.",
+            )
+        if reads_aws_inventory(config):
+            self._attach(
+                "AwsInventory",
+                iam.PolicyStatement(actions=list(AWS_INVENTORY_ACTIONS), resources=["*"]),
+                "EC2 Describe* calls, CloudWatch GetMetricData and the Price List API's GetProducts support no "
+                "resource-level permissions; only these read-only actions are allowed.",
             )
         secrets = {"digitalocean": config.secrets.digitalocean_token, "vercel": config.secrets.vercel_token}
         for kind in sorted(types & secrets.keys()):

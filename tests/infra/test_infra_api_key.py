@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
+from spendwatch.domain.config import parse_config
 
+from infra.stacks.collection import reads_aws_inventory
 from tests.infra.conftest import Synthesise, Synthesised
 
 CONFIG = """
@@ -17,6 +19,7 @@ CONFIG = """
 name = "aws"
 type = "aws_ce"
 schedule = "cron(0 3 * * ? *)"
+inventory = true
 
 [[sources]]
 name = "do"
@@ -122,6 +125,34 @@ def test_one_rule_per_enabled_source(synth: Synthesised) -> None:
 
 def test_cost_explorer_read_is_granted_for_aws_ce(synth: Synthesised) -> None:
     assert {"Action": "ce:GetCostAndUsage", "Effect": "Allow", "Resource": "*"} in _collect_statements(synth)
+
+
+def test_the_aws_inventory_reads_are_granted_when_a_cost_explorer_source_reads_it(synth: Synthesised) -> None:
+    actions = [
+        "ec2:DescribeInstances",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeVolumes",
+        "ec2:DescribeAddresses",
+        "cloudwatch:GetMetricData",
+        "pricing:GetProducts",
+    ]
+    found = [s for s in _collect_statements(synth) if "pricing:GetProducts" in s["Action"]]
+    assert found == [{"Action": sorted(actions), "Effect": "Allow", "Resource": "*"}], found
+
+
+@pytest.mark.parametrize(
+    ("sources", "granted"),
+    [
+        ('name = "a"\ntype = "aws_ce"\n', False),
+        ('name = "a"\ntype = "aws_ce"\ninventory = true\nenabled = false\n', False),
+        ('name = "a"\ntype = "aws_ce"\ninventory = true\n', True),
+        ('name = "d"\ntype = "digitalocean"\n', False),
+    ],
+)
+def test_only_an_enabled_cost_explorer_source_with_inventory_gets_the_inventory_reads(
+    sources: str, granted: bool
+) -> None:
+    assert reads_aws_inventory(parse_config(f"[[sources]]\n{sources}")) is granted
 
 
 def test_provider_tokens_are_readable_by_their_configured_names(synth: Synthesised) -> None:

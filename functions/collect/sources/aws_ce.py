@@ -1,4 +1,5 @@
-"""AWS Cost Explorer: daily cost per linked account and service, split by region and tag keys on request.
+"""AWS Cost Explorer: daily cost per linked account and service, split by region and tag keys on request; with
+``inventory = true`` also the EC2 inventory, its prices and the instances' CPU (``collect.sources.aws_inventory``).
 
 See docs/aws-cost-explorer.md.
 """
@@ -429,6 +430,10 @@ def collect(request: CollectRequest, ce: Any = None) -> Coverage:
     reader = Reader(ce, request, window, plan_for(request.source))
     with request.requests.counting(ce):
         reader.run()
+    if request.source.inventory:
+        from collect.sources.aws_inventory import read_inventory  # only runs that read the inventory load it
+
+        read_inventory(request)
     # Only days Cost Explorer answered for are complete; a day missing from the answer is not a zero day.
     if not reader.returned:
         return Coverage(None, None)

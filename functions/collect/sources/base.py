@@ -61,6 +61,8 @@ class Sink:
     data_through: datetime | None = None
     # The resources a collector listed (kinds read in full only); the run stores it after the collector returns.
     inventory: Inventory | None = None
+    # What a person should know about the run that is not a rejection (e.g. a resource listed without a price).
+    notes: list[str] = field(default_factory=list)
 
     def cost(self, item: CostItem) -> None:
         """Accept one cost item."""

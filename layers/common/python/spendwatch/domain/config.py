@@ -81,7 +81,7 @@ _COMMON_SOURCE_KEYS = {"name", "type", "schedule", "enabled"}
 # Which optional keys each source type understands; anything else is a mistake worth reporting.
 _TYPE_KEYS: dict[str, set[str]] = {
     "focus": {"path"},
-    "aws_ce": {"lookback_days", "tag_keys", "group_by_region"},
+    "aws_ce": {"lookback_days", "tag_keys", "group_by_region", "inventory", "utilisation_days"},
     "digitalocean": {"lookback_days", "url", "inventory", "utilisation_days"},
     "opencost": {"lookback_days", "url", "aggregate", "idle", "cluster"},
     "vercel": {"lookback_days", "url", "team_id"},
@@ -107,9 +107,18 @@ class Source(BaseModel):
     cluster: str | None = None
     team_id: str | None = None
     # digitalocean: also read droplets, sizes, volumes, reserved IPs, snapshots and the droplets' CPU and memory
-    # over the last ``utilisation_days`` complete days (3 metric requests per droplet).
+    # over the last ``utilisation_days`` complete days (3 metric requests per droplet). aws_ce (off unless asked
+    # for): EC2 instances and their types, EBS volumes, Elastic IPs, their on-demand prices and the instances' CPU.
     inventory: bool = True
     utilisation_days: int = Field(default=14, ge=1, le=30)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inventory_default(cls, data: Any) -> Any:
+        # The AWS inventory costs API requests the Cost Explorer source did not make before: opt-in there.
+        if isinstance(data, dict) and data.get("type") == "aws_ce" and "inventory" not in data:
+            return {**data, "inventory": False}
+        return data
 
     @field_validator("schedule")
     @classmethod

@@ -13,6 +13,12 @@ CLIENT_CONFIG = BotoConfig(retries={"mode": "standard", "max_attempts": 5}, conn
 
 
 @cache
-def client(service: str) -> Any:
-    """One client per service per process (honours AWS_ENDPOINT_URL for local and test endpoints)."""
-    return boto3.client(service, config=CLIENT_CONFIG)
+def client(service: str, region: str | None = None) -> Any:
+    """One client per service (and region, when one is named) per process.
+
+    botocore honours ``AWS_ENDPOINT_URL`` and the per-service ``AWS_ENDPOINT_URL_<SERVICE>`` (e.g.
+    ``AWS_ENDPOINT_URL_PRICING``) for local and test endpoints.
+    """
+    if region is None:
+        return boto3.client(service, config=CLIENT_CONFIG)
+    return boto3.client(service, region_name=region, config=CLIENT_CONFIG)
