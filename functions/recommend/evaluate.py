@@ -11,13 +11,17 @@ from spendwatch.domain import inventory as stored
 from spendwatch.domain.config import Config
 from spendwatch.domain.recommendations import Recommendation, merge, presence
 from spendwatch.domain.recommendations import evaluate as run_rules
+from spendwatch.domain.recommendations.aws import aws_engine_inventory
 from spendwatch.domain.recommendations.gather import read_inputs
 from spendwatch.domain.recommendations.inputs import Inventory
 from spendwatch.domain.recommendations.stored import engine_inventory
 from spendwatch.store import Store
 
 # Per source type that keeps an inventory: how its stored inventory becomes the engine's.
-ADAPTERS: dict[str, Callable[[stored.Inventory], Inventory]] = {"digitalocean": engine_inventory}
+ADAPTERS: dict[str, Callable[[stored.Inventory], Inventory]] = {
+    "digitalocean": engine_inventory,
+    "aws_ce": aws_engine_inventory,
+}
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,27 @@ def test_without_inventory_nothing_but_cost_explorer_is_asked(aws_env: dict[str,
 
     assert run.status == "succeeded" and run.requests == 1
     assert store().inventory("aws") is None and not pricing.requests
+
+
+def test_the_recommend_function_stores_the_aws_findings(aws_env: dict[str, Any], account: dict[str, Any]) -> None:
+    from recommend.handler import handler as recommend
+    from tests.integration.conftest import LambdaContext, write_config
+
+    _collect(aws_env)
+    write_config(aws_env, CONFIG)
+    aws_env["monkeypatch"].setenv("SPENDWATCH_NOW", NOW.isoformat())
+    from spendwatch.platform import clock
+
+    clock.reset()
+    try:
+        assert recommend({"evaluate": True}, LambdaContext()) == {"batchItemFailures": []}
+    finally:
+        aws_env["monkeypatch"].delenv("SPENDWATCH_NOW")
+        clock.reset()
+    stored = {(rec.kind, rec.resource.id): (rec.monthly_savings, rec.status) for rec in store().recommendations()}
+    assert stored == {
+        ("idle", account["idle"]): (Decimal("70.08"), "open"),
+        ("rightsize", account["oversized"]): (Decimal("70.08"), "open"),
+        ("zombie", account["loose"]): (Decimal("8.00"), "open"),
+        ("zombie", account["free_ip"]): (Decimal("3.65"), "open"),
+    }

@@ -120,13 +120,13 @@ class Inputs:
 
 
 def resource_names(store: Store, sources: Iterable[str]) -> dict[str, str]:
-    """Droplet (or instance) id -> name from the sources' stored inventories, for the alerts' words."""
+    """Droplet or instance id -> name from the sources' stored inventories, for the alerts' words."""
     names: dict[str, str] = {}
     for source in sorted(sources):
         inventory = store.inventory(source)
-        for droplet in (inventory.droplets if inventory else None) or []:
-            if droplet.name:
-                names[droplet.id] = droplet.name
+        if inventory is not None:
+            names.update({droplet.id: droplet.name for droplet in inventory.droplets or [] if droplet.name})
+            names.update({instance.id: instance.name for instance in inventory.instances or [] if instance.name})
     return names
 
 

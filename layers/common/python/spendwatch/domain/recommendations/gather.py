@@ -48,6 +48,8 @@ K8S_METRICS = (K8S_CPU_REQUEST, K8S_CPU_USAGE, K8S_RAM_REQUEST, K8S_RAM_USAGE)
 # The OpenCost charges whose cost a lower request frees (ChargeDescription of the collector's cost items).
 K8S_CHARGES = {"CPU": "cpu", "RAM": "ram"}
 PRICED_SOURCE_PREFIX = "price:"
+# The source types that keep an inventory and read utilisation (when their ``inventory`` key is on).
+INVENTORY_TYPES = frozenset({"digitalocean", "aws_ce"})
 
 
 class Store(Charges, Usage, Protocol):
@@ -176,7 +178,7 @@ def exposures(store: Usage, config: Config, today: date) -> tuple[LimitExposure,
 
 def window_days(config: Config) -> int:
     """The utilisation window: the longest ``utilisation_days`` of the sources that read utilisation."""
-    days = [source.utilisation_days for source in config.sources if source.type == "digitalocean"]
+    days = [source.utilisation_days for source in config.sources if source.type in INVENTORY_TYPES and source.inventory]
     return max(days, default=DEFAULT_WINDOW_DAYS)
 
 
