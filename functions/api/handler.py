@@ -20,6 +20,7 @@ from api.routes import (
     export,
     metrics,
     projections,
+    recommendations,
     reports,
     summary,
     unit_costs,
@@ -43,6 +44,7 @@ app.include_router(usage.router)
 app.include_router(capacity.router)
 app.include_router(budgets.router)
 app.include_router(alerts.router)
+app.include_router(recommendations.router)
 app.include_router(reports.router)
 app.include_router(export.router)
 app.include_router(metrics.router)

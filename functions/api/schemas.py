@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from spendwatch.domain.alerts import Alert
 from spendwatch.domain.money import format_money
+from spendwatch.domain.recommendations.model import Confidence, Kind, Status
 
 Money = str  # a decimal string such as "12.34"; never a float
 
@@ -274,6 +275,21 @@ class BudgetSummary(BaseModel):
     status: BudgetStatus
 
 
+class RecommendationsSummary(BaseModel):
+    """The open recommendations in the summary."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    open: int = Field(description="How many recommendations are open (every currency)")
+    monthly_savings: Money = Field(
+        description="The sum of the open ones' monthly_savings in currency (a plan upgrade's may be negative)"
+    )
+    currency: str
+    other_currencies: list[str] = Field(
+        default_factory=list, description="Currencies of open recommendations not included in monthly_savings"
+    )
+
+
 class SummaryResponse(BaseModel):
     """Month to date, the same days last month, the projected month end and budget status."""
 
@@ -287,6 +303,7 @@ class SummaryResponse(BaseModel):
     projected_month_end: MoneyInterval
     accuracy: dict[str, Any] | None
     budgets: list[BudgetSummary]
+    recommendations: RecommendationsSummary
 
 
 class ReportLineOut(BaseModel):
@@ -408,6 +425,49 @@ class UnitCostsResponse(BaseModel):
     end: date
     items: list[UnitCostOut]
     next_token: str | None = None
+
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description="ISO 8601 with its UTC offset")]
+
+
+class ResourceOut(BaseModel):
+    """What a recommendation is about."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    provider: str
+    type: str = Field(description="droplet, volume, reserved_ip, snapshot, namespace, limit, account...")
+    id: str
+    name: str
+    region: str
+
+
+class RecommendationOut(BaseModel):
+    """A recommendation with money attached (``Recommendation.item()``)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    kind: Kind
+    resource: ResourceOut
+    title: str
+    detail: str
+    monthly_savings: Money = Field(description="From the provider's own prices; a plan upgrade's may be negative")
+    currency: str
+    confidence: Confidence
+    evidence: dict[str, Any] = Field(description="The numbers the rule used (money and ratios as decimal strings)")
+    status: Status
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class RecommendationPage(BaseModel):
+    """A page of recommendations, biggest monthly savings first."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[RecommendationOut]
+    next_token: str | None
 
 
 def quantity_text(value: Decimal) -> str:

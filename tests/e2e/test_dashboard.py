@@ -22,6 +22,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from spendwatch.platform import clock
 
+from api.views.dashboard import MAX_RECOMMENDATIONS
 from tests.e2e.local_process import TOKEN, Runtime, local_demo
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by `make browser`; never downloaded
@@ -128,6 +129,7 @@ def _api(runtime: Runtime) -> dict[str, Any]:
         "budgets": "/v1/budgets",
         "alerts": "/v1/alerts?status=open&limit=200",
         "collections": "/v1/collections?limit=200",
+        "recommendations": "/v1/recommendations?status=open&limit=200",
     }
     return {name: _json(runtime, path) for name, path in paths.items()}
 
@@ -260,6 +262,22 @@ def test_freshness_is_the_latest_run_of_each_source(page: Page) -> None:
     assert [datetime.fromisoformat(t) for t in data_through] == [
         datetime.fromisoformat(newest[s]["data_through"]) for s in sources
     ]
+
+
+def test_open_recommendations_are_those_of_the_recommendations_api(page: Page) -> None:
+    totals = page.api["summary"]["recommendations"]
+    expected = page.api["recommendations"]["items"]
+    assert totals["open"] == len(expected)
+    heading = f"Open recommendations ({totals['open']}), {totals['monthly_savings']} {totals['currency']} a month"
+    assert page.text("#recommendations h2").lower().startswith(heading.lower())  # h2 is upper-cased by CSS
+    rows = page.cells("#recommendations tbody tr")
+    shown = [(row[0], row[2].splitlines()[0], row[3], row[4]) for row in rows]
+    assert shown == [
+        (r["kind"], r["title"], f"{r['monthly_savings']} {r['currency']}", r["confidence"])
+        for r in expected[:MAX_RECOMMENDATIONS]
+    ]
+    if not expected:
+        assert "No open recommendations." in page.text("#recommendations")
 
 
 def test_screenshot_is_kept_for_people_to_look_at(page: Page) -> None:

@@ -14,6 +14,7 @@ import pytest
 from spendwatch.domain.aggregates import PeriodTotals
 from spendwatch.domain.alerts import Alert
 from spendwatch.domain.models import CostItem
+from spendwatch.domain.recommendations.model import Recommendation, ResourceRef
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.platform import clock
 
@@ -28,6 +29,8 @@ HOSTILE_SERVICE = '"><img src=x onerror=alert(1)>'
 HOSTILE_BUDGET = "<b>team</b> & 'ops'"
 HOSTILE_TITLE = "</td></tr></table><iframe src=//evil.example>"
 HOSTILE_SOURCE = "<svg onload=alert(2)>"
+HOSTILE_RESOURCE = "<a href=//evil.example>droplet</a>"
+HOSTILE_DETAIL = "<style>body{display:none}</style>"
 # Every element the page itself writes; anything else would have come from data.
 PAGE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "main", "header", "footer", "h1", "h2", "p", "section", "div",
@@ -87,7 +90,7 @@ def _day_totals(provider: str, service: str, days: int) -> dict[str, PeriodTotal
 
 @pytest.fixture
 def hostile(aws_env: dict[str, Any]) -> dict[str, Any]:
-    """A provider, service, budget, alert and collection run whose names are markup."""
+    """A provider, service, budget, alert, collection run and recommendation whose names are markup."""
     budget = f'[[budgets]]\nname = "{HOSTILE_BUDGET}"\namount = "100"\n'
     write_config(aws_env, f'currency = "USD"\n{budget}')
     store().replace_day_totals("s", _day_totals(HOSTILE_PROVIDER, HOSTILE_SERVICE, 40))
@@ -115,6 +118,25 @@ def hostile(aws_env: dict[str, Any]) -> dict[str, Any]:
             data_through=TODAY,
         )
     )
+    resource = ResourceRef("DigitalOcean", "droplet", HOSTILE_SOURCE, HOSTILE_RESOURCE, HOSTILE_SERVICE)
+    store().put_recommendations(
+        [
+            Recommendation(
+                id="b" * 32,
+                kind="idle",
+                resource=resource,
+                title=HOSTILE_TITLE,
+                detail=HOSTILE_DETAIL,
+                monthly_savings=Decimal("12.00"),
+                currency=HOSTILE_BUDGET,
+                confidence="high",
+                evidence={},
+                status="open",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        ]
+    )
     return aws_env
 
 
@@ -128,6 +150,9 @@ def test_hostile_names_are_shown_as_text_never_as_markup(hostile: dict[str, Any]
     assert not {name for name in parser.attributes if name.startswith("on")}
     for name in (HOSTILE_PROVIDER, HOSTILE_SERVICE, HOSTILE_BUDGET, HOSTILE_TITLE, HOSTILE_SOURCE):
         assert html.escape(name) in body
+    section = body[body.index('id="recommendations"') :]
+    for name in (HOSTILE_RESOURCE, HOSTILE_DETAIL, HOSTILE_TITLE, HOSTILE_SOURCE, HOSTILE_SERVICE, HOSTILE_BUDGET):
+        assert html.escape(name) in section
     assert 'class="actual"' in body and 'class="band"' in body
 
 
@@ -161,6 +186,7 @@ def test_empty_table_renders_every_empty_state_as_html(aws_env: dict[str, Any]) 
         "No costs this month yet",
         "No budgets",
         "No open alerts",
+        "No open recommendations",
         "No collection runs yet",
     ):
         assert empty in body

@@ -18,6 +18,7 @@ from spendwatch.domain.recommendations import (
     Finding,
     Recommendation,
     TransitionError,
+    by_savings,
     evaluate,
     merge,
     presence,
@@ -496,3 +497,17 @@ def test_forbidden_transitions_say_why(status: str, action: str) -> None:
         transition(rec, action, LATER)
     with pytest.raises(TransitionError, match="unknown action"):
         transition(rec, "delete", LATER)
+
+
+def test_by_savings_filters_then_orders_biggest_first_ties_by_id() -> None:
+    recs = list(_evaluate([], _inventory(), NOW).values())
+    assert len({r.kind for r in recs}) >= 2
+    dismissed = Recommendation(**{**recs[0].__dict__, "status": "dismissed"})
+    every = [dismissed, *recs[1:]]
+    ordered = by_savings(reversed(every))
+    assert [(-r.monthly_savings, r.id) for r in ordered] == sorted((-r.monthly_savings, r.id) for r in every)
+    assert by_savings(every, status="open") == [r for r in ordered if r.status == "open"]
+    kind = recs[1].kind
+    assert by_savings(every, kind=kind) == [r for r in ordered if r.kind == kind]
+    assert by_savings(every, status="dismissed", kind=dismissed.kind) == [dismissed]
+    assert by_savings(every, status="expired") == []

@@ -15,7 +15,8 @@ router = Router()
 
 @router.get(
     "/",
-    summary="Dashboard page: cost trend with forecast band, breakdowns, budgets, open alerts, data freshness",
+    summary="Dashboard page: cost trend with forecast band, breakdowns, budgets, open alerts, recommendations, "
+    "data freshness",
     tags=["dashboard"],
     responses={
         200: {

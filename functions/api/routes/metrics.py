@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from spendwatch.domain.alerts import AlertKind, Severity
 from spendwatch.domain.money import ZERO
+from spendwatch.domain.recommendations.model import KINDS
 from spendwatch.domain.runs import RunStatus
 from spendwatch.platform.clock import utc_now
 
@@ -188,6 +189,27 @@ def capacity_families(figures: Figures) -> Iterator[Metric]:
     yield from (ratio, days)
 
 
+def recommendation_families(figures: Figures) -> Iterator[Metric]:
+    """Open recommendations per kind, and their monthly savings per kind and currency (zeros in the summary's
+    currency included, so series do not vanish; amounts in different currencies are never added)."""
+    counts = dict.fromkeys(KINDS, 0)
+    savings = {(kind, figures.summary.currency): ZERO for kind in KINDS}
+    for rec in figures.recommendations:
+        counts[rec.kind] = counts.get(rec.kind, 0) + 1
+        savings[(rec.kind, rec.currency)] = savings.get((rec.kind, rec.currency), ZERO) + rec.monthly_savings
+    opened = _gauge("spendwatch_recommendations_open", "Recommendations open now", ["kind"])
+    for kind, count in counts.items():
+        opened.add_metric([label_value(kind)], count)
+    money = _gauge(
+        "spendwatch_recommendations_monthly_savings",
+        "Monthly savings of the open recommendations, from the providers' prices",
+        ["kind", "currency"],
+    )
+    for (kind, currency), amount in sorted(savings.items()):
+        money.add_metric([label_value(kind), label_value(currency)], _money(amount))
+    yield from (opened, money)
+
+
 class FiguresCollector:
     """A prometheus_client collector over figures read beforehand (one scrape, one reading)."""
 
@@ -201,6 +223,7 @@ class FiguresCollector:
         yield from alert_families(self.figures)
         yield from freshness_families(self.figures)
         yield from capacity_families(self.figures)
+        yield from recommendation_families(self.figures)
 
 
 def exposition(figures: Figures) -> str:
@@ -215,7 +238,7 @@ def exposition(figures: Figures) -> str:
 
 @router.get(
     "/metrics",
-    summary="Costs, budgets, alerts, freshness and capacity for Prometheus",
+    summary="Costs, budgets, alerts, freshness, capacity and recommendations for Prometheus",
     tags=["meta"],
     responses=_RESPONSES,
 )

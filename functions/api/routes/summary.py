@@ -5,16 +5,21 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from spendwatch.domain.money import format_money
 
-from api.schemas import BudgetSummary, SummaryResponse, money_interval
+from api.schemas import BudgetSummary, RecommendationsSummary, SummaryResponse, money_interval
 from api.views import overview
 
 router = Router()
 
 
-@router.get("/v1/costs/summary", summary="Month to date, last month, projected month end, budgets", tags=["costs"])
+@router.get(
+    "/v1/costs/summary",
+    summary="Month to date, last month, projected month end, budgets, open recommendations",
+    tags=["costs"],
+)
 def get_summary() -> SummaryResponse:
     """The numbers a dashboard opens with."""
     summary = overview.month_summary()
+    totals = overview.recommendation_totals(overview.open_recommendations(), summary.currency)
     return SummaryResponse(
         currency=summary.currency,
         month=summary.month,
@@ -29,4 +34,10 @@ def get_summary() -> SummaryResponse:
             )
             for stored, status in overview.budgets()
         ],
+        recommendations=RecommendationsSummary(
+            open=totals.open,
+            monthly_savings=format_money(totals.monthly_savings),
+            currency=totals.currency,
+            other_currencies=totals.other_currencies,
+        ),
     )

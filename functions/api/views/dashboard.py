@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert
     from spendwatch.domain.budgets import StoredBudget
     from spendwatch.domain.capacity import Capacity
+    from spendwatch.domain.recommendations.model import Recommendation
     from spendwatch.domain.unit_costs import UnitCostRow
 
     from api.schemas import BudgetStatus
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 CHART_DAYS = 90
 TOP_ROWS = 12  # breakdown rows before the rest is folded into one
 MAX_ALERTS = 25
+MAX_RECOMMENDATIONS = 10
 WARN_UTILISATION = Decimal(80)
 SEVERITY_ORDER = ("critical", "warning", "info")
 # Nothing may be loaded from anywhere: the page is read on closed networks and carries a token in its URL.
@@ -72,9 +74,10 @@ def render(data: Dashboard) -> str:
         _capacity(data.capacity),
         _unit_costs(data.unit_costs),
         _alerts(data.alerts),
+        _recommendations(data.recommendations, summary.currency),
         _freshness(data.freshness, data.now),
         '<footer class="muted">The same figures as JSON: /v1/costs/summary, /v1/costs, /v1/budgets, '
-        "/v1/alerts, /v1/collections, /v1/capacity and /v1/unit-costs.</footer>",
+        "/v1/alerts, /v1/recommendations, /v1/collections, /v1/capacity and /v1/unit-costs.</footer>",
     ]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -294,6 +297,41 @@ def _alerts(alerts: list[Alert]) -> str:
     table = _table(["Severity", "Kind", "Alert", "Period", "Opened", "Data through"], rows)
     more = len(alerts) - MAX_ALERTS
     tail = f'<p class="note">{more} more: GET /v1/alerts?status=open lists them all.</p>' if more > 0 else ""
+    return head + table + tail + "</section>"
+
+
+def _resource(rec: Recommendation) -> str:
+    resource = rec.resource
+    where = " · ".join(escape(part) for part in (resource.provider, resource.type, resource.region) if part)
+    name = escape(resource.name or resource.id)
+    ident = f" · {escape(resource.id)}" if resource.name and resource.name != resource.id else ""
+    return f'{name}<div class="note">{where}{ident}</div>'
+
+
+def _recommendations(recs: list[Recommendation], currency: str) -> str:
+    """The open recommendations, biggest savings first (``recs`` comes in that order), the first ones shown."""
+    totals = overview.recommendation_totals(recs, currency)
+    elsewhere = ", ".join(totals.other_currencies)
+    others = f" (not counting amounts in {escape(elsewhere)})" if elsewhere else ""
+    head = (
+        f'<section class="card" id="recommendations"><h2>Open recommendations ({totals.open}), '
+        f"{_money(totals.monthly_savings, currency)} a month{others}, biggest savings first</h2>"
+    )
+    if not recs:
+        return head + '<p class="empty">No open recommendations.</p></section>'
+    rows = [
+        [
+            escape(rec.kind),
+            _resource(rec),
+            f'{escape(rec.title)}<div class="note">{escape(rec.detail)}</div>',
+            _money(rec.monthly_savings, rec.currency),
+            f'<span class="badge confidence-{escape(rec.confidence)}">{escape(rec.confidence)}</span>',
+        ]
+        for rec in recs[:MAX_RECOMMENDATIONS]
+    ]
+    table = _table(["Kind", "Resource", "Recommendation", "#Monthly savings", "Confidence"], rows)
+    more = len(recs) - MAX_RECOMMENDATIONS
+    tail = f'<p class="note">{more} more: GET /v1/recommendations?status=open lists them all.</p>' if more > 0 else ""
     return head + table + tail + "</section>"
 
 

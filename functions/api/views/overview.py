@@ -15,6 +15,7 @@ from spendwatch.domain.alerts import Alert, effective_alert
 from spendwatch.domain.budgets import all_budgets, budget_standing, current_period
 from spendwatch.domain.history import history
 from spendwatch.domain.money import ZERO, format_money
+from spendwatch.domain.recommendations.model import by_savings
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.domain.spend import scope_series
 from spendwatch.platform.clock import utc_now
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from spendwatch.domain.budgets import StoredBudget
     from spendwatch.domain.capacity import Capacity
     from spendwatch.domain.forecast import ForecastPoint
+    from spendwatch.domain.recommendations.model import Recommendation
     from spendwatch.domain.unit_costs import UnitCostRow
 
 HISTORY_DAYS = 365
@@ -121,6 +123,30 @@ def open_alerts(now: datetime | None = None) -> list[Alert]:
     return sorted((a for a in alerts if a.status == "open"), key=lambda a: (a.created_at, a.id), reverse=True)
 
 
+def open_recommendations() -> list[Recommendation]:
+    """Recommendations that are open now, biggest monthly savings first (one query)."""
+    return by_savings(deps.store().recommendations(), status="open")
+
+
+@dataclass
+class RecommendationTotals:
+    """The open recommendations counted, and their monthly savings summed in one currency."""
+
+    open: int
+    monthly_savings: Decimal
+    currency: str
+    other_currencies: list[str]
+
+
+def recommendation_totals(recs: list[Recommendation], currency: str) -> RecommendationTotals:
+    """Count every open one; sum the savings of those in ``currency`` and name the other currencies (amounts in
+    different currencies are never added)."""
+    opened = [rec for rec in recs if rec.status == "open"]
+    savings = sum((rec.monthly_savings for rec in opened if rec.currency == currency), ZERO)
+    others = sorted({rec.currency for rec in opened} - {currency})
+    return RecommendationTotals(len(opened), savings, currency, others)
+
+
 @dataclass
 class Freshness:
     """How current one source's data is: its newest run and its newest run that wrote data."""
@@ -176,11 +202,12 @@ class Snapshot:
     freshness: list[Freshness]
     capacity: list[Capacity] = field(default_factory=list)
     unit_costs: list[UnitCostRow] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
 
 
 def snapshot(now: datetime | None = None) -> Snapshot:
-    """Read the summary, this month's breakdowns, budgets, open alerts, freshness and every plan limit's standing
-    (unit costs are the page's alone: ``dashboard.build`` adds them)."""
+    """Read the summary, this month's breakdowns, budgets, open alerts, freshness, every plan limit's standing and
+    the open recommendations (unit costs are the page's alone: ``dashboard.build`` adds them)."""
     now = now or utc_now()
     today = now.date()
     return Snapshot(
@@ -192,4 +219,5 @@ def snapshot(now: datetime | None = None) -> Snapshot:
         alerts=open_alerts(now),
         freshness=freshness(),
         capacity=capacity_now(deps.store(), deps.config(), today),
+        recommendations=open_recommendations(),
     )

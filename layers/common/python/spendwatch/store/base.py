@@ -60,14 +60,18 @@ class Table:
 
     def _put_new(self, item: dict[str, Any]) -> bool:
         """Put an item unless one with its key exists; False when it existed."""
+        return self._put_if(item, "attribute_not_exists(#pk)", {"#pk": PK})
+
+    def _put_if(
+        self, item: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any] | None = None
+    ) -> bool:
+        """Put an item when ``condition`` holds for the stored one; False when it did not (nothing written)."""
         self.requests += 1
+        kwargs: dict[str, Any] = {"ConditionExpression": condition, "ExpressionAttributeNames": names}
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PK},
-            )
+            self.client.put_item(TableName=self.table, Item=item, **kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from spendwatch.domain.recommendations.model import Recommendation, ResourceRef
-from spendwatch.store.base import Table
+from spendwatch.store.base import Table, attribute_value, to_item
 from spendwatch.store.keys import ITEM_TYPE, PK, RECOMMENDATION, RECOMMENDATIONS_PK, SK, strip_keys
 
 
@@ -71,3 +71,13 @@ class RecommendationStore(Table):
     def put_recommendations(self, recs: Iterable[Recommendation]) -> int:
         """Write recommendations (new ones, or changed ones replacing themselves); returns how many."""
         return self.batch_put(recommendation_record(rec) for rec in recs)
+
+    def put_recommendation_if_unchanged(self, rec: Recommendation, expected_updated_at: datetime) -> bool:
+        """Replace a stored recommendation only while its ``updated_at`` is still ``expected_updated_at`` (nobody,
+        an evaluation included, wrote it since it was read); False, writing nothing, when it changed or is gone."""
+        return self._put_if(
+            to_item(recommendation_record(rec)),
+            "attribute_exists(#pk) AND #updated = :updated",
+            {"#pk": PK, "#updated": "updated_at"},
+            {":updated": attribute_value(expected_updated_at.isoformat())},
+        )

@@ -11,7 +11,13 @@ findings with money attached; the lifecycle merges them with the stored recommen
 
 from spendwatch.domain.recommendations.engine import evaluate
 from spendwatch.domain.recommendations.lifecycle import Presence, TransitionError, merge, presence, transition
-from spendwatch.domain.recommendations.model import Finding, Recommendation, ResourceRef, recommendation_id
+from spendwatch.domain.recommendations.model import (
+    Finding,
+    Recommendation,
+    ResourceRef,
+    by_savings,
+    recommendation_id,
+)
 
 __all__ = [
     "Finding",
@@ -19,6 +25,7 @@ __all__ = [
     "Recommendation",
     "ResourceRef",
     "TransitionError",
+    "by_savings",
     "evaluate",
     "merge",
     "presence",

@@ -6,6 +6,7 @@ resource whatever its status, so re-evaluating the same inventory rewrites the s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -130,6 +131,18 @@ def new_recommendation(finding: Finding, now: datetime) -> Recommendation:
         created_at=now,
         updated_at=now,
     )
+
+
+def by_savings(
+    recs: Iterable[Recommendation], status: Status | None = None, kind: Kind | None = None
+) -> list[Recommendation]:
+    """The recommendations of ``status`` and ``kind`` (None: any), biggest ``monthly_savings`` first, then by id.
+
+    Amounts are compared as numbers whatever their currency (a recommendation rarely has another one than its
+    provider's prices, and the order stays stable).
+    """
+    chosen = (rec for rec in recs if (status is None or rec.status == status) and (kind is None or rec.kind == kind))
+    return sorted(chosen, key=lambda rec: (-rec.monthly_savings, rec.id))
 
 
 def money_text(value: Decimal) -> str:
