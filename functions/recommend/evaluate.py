@@ -32,6 +32,7 @@ class Outcome:
     written: int
     open: int
     inventories: int
+    conflicts: int = 0
 
 
 def inventories(store: Store, config: Config) -> list[Inventory]:
@@ -65,10 +66,27 @@ def evaluate(store: Store, config: Config, now: datetime) -> Outcome:
     findings = run_rules(read_inputs(store, config, kept, now.date()))
     previous = store.recommendations()
     merged = merge(previous, findings, presence(kept), now)
-    written = store.put_recommendations(changed(previous, merged))
+    written, conflicts = write(store, previous, changed(previous, merged))
     return Outcome(
         findings=len(findings),
         written=written,
         open=sum(1 for rec in merged if rec.status == "open"),
         inventories=len(kept),
+        conflicts=conflicts,
     )
+
+
+def write(store: Store, previous: list[Recommendation], recs: list[Recommendation]) -> tuple[int, int]:
+    """Write new recommendations in batches, and each changed one only while it is as this evaluation read it: a
+    person's accept or dismiss that landed meanwhile wins, and the next evaluation merges with it. Returns
+    (written, conflicts)."""
+    before = {rec.id: rec for rec in previous}
+    written = store.put_recommendations(rec for rec in recs if rec.id not in before)
+    conflicts = 0
+    for rec in recs:
+        if rec.id in before:
+            if store.put_recommendation_if_unchanged(rec, before[rec.id].updated_at):
+                written += 1
+            else:
+                conflicts += 1
+    return written, conflicts

@@ -53,6 +53,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "findings": outcome.findings,
             "written": outcome.written,
             "open": outcome.open,
+            "conflicts": outcome.conflicts,
             "inventories": outcome.inventories,
             "dynamodb_requests": store.requests,
         },

@@ -7,6 +7,7 @@ re-collection and a resource that disappears expires its finding."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -160,3 +161,17 @@ def test_the_busy_droplet_raises_utilisation_alerts_for_its_recent_days_by_name(
     assert {(a.rule, a.scope["resource"]) for a in alerts} == {("utilisation:cpu", "402003")}
     assert sorted(a.period for a in alerts) == [str(TODAY - timedelta(days=n)) for n in (3, 2, 1)]
     assert all("Droplets worker-1 (402003)" in a.title for a in alerts)
+
+
+def test_a_dismissal_made_during_an_evaluation_is_not_undone(collected: dict[str, Any]) -> None:
+    from recommend.evaluate import write
+
+    _collect_and_recommend(collected)
+    read = store().recommendations()
+    web2 = next(rec for rec in read if rec.resource.name == "web-2")
+    # A person dismisses it after the evaluation read it, before the evaluation writes its (expired) version.
+    dismissed = transition(web2, "dismiss", datetime(2026, 11, 24, 8, 30, tzinfo=UTC))
+    assert store().put_recommendation_if_unchanged(dismissed, web2.updated_at)
+    stale = [replace(web2, status="expired", updated_at=datetime(2026, 11, 24, 8, 31, tzinfo=UTC))]
+    assert write(store(), read, stale) == (0, 1)
+    assert store().get_recommendation(web2.id) == dismissed
