@@ -105,6 +105,15 @@ NAMESPACE_SHARES: dict[str, tuple[int, int]] = {
     "kube-system": (55, 45),
 }
 DEFAULT_SHARES = (50, 40)
+# What each namespace uses of its CPU and RAM requests (OpenCost's usage / request averages): data and monitoring
+# request far more than they use.
+NAMESPACE_USE: dict[str, tuple[Decimal, Decimal]] = {
+    "web": (Decimal("0.7"), Decimal("0.8")),
+    "data": (Decimal("0.3"), Decimal("0.6")),
+    "monitoring": (Decimal("0.15"), Decimal("0.35")),
+    "kube-system": (Decimal("0.6"), Decimal("0.7")),
+}
+DEFAULT_USE = (Decimal("0.6"), Decimal("0.6"))
 # OpenCost's default on-demand prices, to turn costs back into the hours and bytes it would have measured.
 CPU_HOURLY = Decimal("0.031611")
 RAM_GIB_HOURLY = Decimal("0.004237")
@@ -326,12 +335,20 @@ def allocation(namespace: str, amount: Decimal) -> dict[str, Any]:
     """One namespace's allocation for one day: CPU, RAM and volumes adding up to ``amount`` exactly."""
     cpu_share, ram_share = NAMESPACE_SHARES.get(namespace, DEFAULT_SHARES)
     cpu, ram, pv = split(amount, [cpu_share, ram_share, 100 - cpu_share - ram_share])
+    cpu_use, ram_use = NAMESPACE_USE.get(namespace, DEFAULT_USE)
+    # OpenCost charges the request (above use): a day's core-hours / 24 is the average request.
+    cores = (cpu / CPU_HOURLY / 24).quantize(Decimal("0.00001"))
+    ram_bytes = (ram / RAM_GIB_HOURLY * GIB / 24).quantize(Decimal(1))
     return {
         "name": namespace,
         "properties": {"cluster": CLUSTER, "namespace": namespace},
         "cpuCoreHours": _number((cpu / CPU_HOURLY).quantize(Decimal("0.001"))),
+        "cpuCoreRequestAverage": _number(cores),
+        "cpuCoreUsageAverage": _number((cores * cpu_use).quantize(Decimal("0.00001"))),
         "cpuCost": _number(cpu),
         "gpuCost": 0.0,
+        "ramByteRequestAverage": _number(ram_bytes),
+        "ramByteUsageAverage": _number((ram_bytes * ram_use).quantize(Decimal(1))),
         "ramByteHours": _number((ram / RAM_GIB_HOURLY * GIB).quantize(Decimal(1))),
         "ramCost": _number(ram),
         "pvByteHours": _number((pv / PV_GIB_HOURLY * GIB).quantize(Decimal(1))),

@@ -56,7 +56,8 @@ PLANS: dict[str, list[dict[str, Any]]] = {
             "basis": "level",
             "thresholds": ["75%", "90%", "within:7d"],
             "plan": "KV free",
-            "upgrade": {"plan": "KV pro", "price": "20.00", "limit": "1000"},
+            # A full KV store refuses writes: the demo's owner reckons a month of that costs 60 in lost orders.
+            "upgrade": {"plan": "KV pro", "price": "20.00", "limit": "1000", "cost_of_hitting": "60"},
         },
         {
             "name": "demo-kv-commands",
