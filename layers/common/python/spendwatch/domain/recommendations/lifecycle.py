@@ -21,10 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from spendwatch.domain.recommendations.inputs import Inventory, ReservedIp, Snapshot, Volume
 from spendwatch.domain.recommendations.model import Finding, Recommendation, Status, money_text, new_recommendation
+
+if TYPE_CHECKING:
+    from spendwatch.domain.recommendations.inputs import Inventory, ReservedIp, Snapshot, Volume
 
 Action = Literal["accept", "dismiss", "implement"]
 # Which statuses each action may start from; acting twice is harmless (the same status is returned unchanged).
