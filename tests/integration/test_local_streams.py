@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from spendwatch.store import table as store_table
-from spendwatch.store.table import ALERT_DELIVER, ALERT_EVALUATE, PRICE, STREAM_CONSUMERS, StreamConsumer
+from spendwatch.store.table import ALERT_DELIVER, ALERT_EVALUATE, PRICE, RECOMMEND, STREAM_CONSUMERS, StreamConsumer
 
 from spendwatch_local.streams.poller import PollerSettings, StreamPoller
 
@@ -171,8 +171,15 @@ def sequences(recorder: Recorder) -> dict[str, str]:
 def test_each_consumer_receives_only_its_items_in_lambdas_event_shape(
     aws: dict[str, Any], run_poller: Callable[..., StreamPoller]
 ) -> None:
-    evaluate, deliver, price = Recorder(), Recorder(), Recorder()
-    poller = run_poller({ALERT_EVALUATE.function: evaluate, ALERT_DELIVER.function: deliver, PRICE.function: price})
+    evaluate, deliver, price, recommend = Recorder(), Recorder(), Recorder(), Recorder()
+    poller = run_poller(
+        {
+            ALERT_EVALUATE.function: evaluate,
+            ALERT_DELIVER.function: deliver,
+            PRICE.function: price,
+            RECOMMEND.function: recommend,
+        }
+    )
     ddb, table = aws["dynamodb"], aws["table"]
     written_at = time.time()
     types = ("agg_day", "agg_month", "cost", "usage", "run", "alert", "budget", "idempotency")
@@ -184,10 +191,11 @@ def test_each_consumer_receives_only_its_items_in_lambdas_event_shape(
 
     inserted = [f"{t}#1" for t in types if t in ALERT_EVALUATE.item_types]
     wait_for(lambda: len(evaluate.received()) >= len(inserted) + 1 and len(deliver.received()) >= 1)
-    wait_for(lambda: len(price.received()) >= 1)
+    wait_for(lambda: len(price.received()) >= 1 and len(recommend.received()) >= 1)
     time.sleep(0.5)  # anything wrongly let through would arrive by now
     assert evaluate.received() == [*inserted, "agg_day#1"]
     assert price.received() == ["usage#1"]
+    assert recommend.received() == ["run#1"]
     assert [r["eventName"] for e in evaluate.events for r in e["Records"]] == ["INSERT"] * len(inserted) + ["MODIFY"]
     assert deliver.received() == ["alert#1"]
 

@@ -228,7 +228,7 @@ def test_open_alerts_by_severity_and_kind(loaded: dict[str, Any]) -> None:
 
     served = {(labels["severity"], labels["kind"]): value for labels, value in samples["spendwatch_open_alerts"]}
     assert {key: value for key, value in served.items() if value} == expected
-    assert len(served) == 3 * 7  # every severity and kind, zeros included, so series never vanish
+    assert len(served) == 3 * 8  # every severity and kind, zeros included, so series never vanish
 
 
 def test_collection_freshness_per_source(loaded: dict[str, Any]) -> None:
