@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from spendwatch.domain.alerts import Alert
+from spendwatch.domain.alerts import Alert, quieted
 from spendwatch.store import Store
 
 
@@ -17,14 +17,23 @@ class Outcome:
     proposed: int = 0
     created: list[Alert] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    quieted: int = 0
+    # The unresolved alerts stored before this evaluation: read on the first proposal, to quiet new alerts whose
+    # rule and scope someone acknowledged or snoozed.
+    known: list[Alert] | None = None
 
 
 def write(store: Store, alerts: Iterable[Alert], outcome: Outcome) -> None:
-    """Write each alert unless it exists: re-evaluating the same data never alerts twice."""
+    """Write each alert unless it exists (re-evaluating the same data never alerts twice), quieted when an
+    acknowledged or snoozed alert of its rule and scope says so (``domain.alerts.quieted``)."""
     for alert in alerts:
         outcome.proposed += 1
-        if store.put_alert_once(alert):
-            outcome.created.append(alert)
+        if outcome.known is None:
+            outcome.known = [known for known in store.alerts() if known.status != "resolved"]
+        written = quieted(alert, outcome.known, alert.created_at)
+        if store.put_alert_once(written):
+            outcome.created.append(written)
+            outcome.quieted += written.quieted_by is not None
 
 
 def resolve(store: Store, alert_ids: Iterable[str], now: datetime, outcome: Outcome) -> None:

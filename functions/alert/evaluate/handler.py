@@ -27,7 +27,9 @@ def on_changes(
     apply.resolve(store, budgets.settled(inputs.budgets, [*inputs.open_alerts, *outcome.created]), inputs.now, outcome)
     apply.write(store, spikes.detected(inputs, stamp), outcome)
     apply.write(store, health.failed_runs(changes.failed_runs, stamp), outcome)
-    recovered = health.recovered([*inputs.open_alerts, *outcome.created], changes.succeeded_runs)
+    recovered = health.recovered(
+        [*inputs.open_alerts, *outcome.created], changes.succeeded_runs, inputs.config, inputs.now
+    )
     apply.resolve(store, recovered, inputs.now, outcome)
     apply.write(store, capacity.reached(inputs.capacities, stamp), outcome)
     apply.resolve(
@@ -64,6 +66,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "alerts_proposed": outcome.proposed,
             "alerts_created": len(outcome.created),
             "alerts_resolved": len(outcome.resolved),
+            "alerts_quieted": outcome.quieted,
             "dynamodb_requests": store.requests,
         },
     )

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cache, partial
 from typing import Any
 
 from spendwatch.domain.aggregates import PeriodTotals
@@ -23,6 +22,7 @@ from spendwatch.domain.budgets import (
 from spendwatch.domain.capacity import Capacity, standings
 from spendwatch.domain.config import Config
 from spendwatch.domain.detect import DEFAULT_CONFIG
+from spendwatch.domain.freshness import newest_by_source, scope_freshness
 from spendwatch.domain.models import UsageItem
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.runs import CollectionRun
@@ -47,6 +47,8 @@ RECENT_DAYS = 14
 # a first collection raises an alert for the last days that ran hot, not one for each day of the window.
 UTILISATION_RECENT_DAYS = 3
 FIRST_SEEN_HISTORY = 60
+# The newest runs read for freshness and the hourly check (several a day per source).
+RUNS_READ = 200
 
 
 @dataclass
@@ -108,7 +110,7 @@ class Inputs:
     now: datetime
     changes: Changes
     # The freshest data any source delivered: read on first use (only an evaluation that raises alerts needs it).
-    data_through: Callable[[], datetime | None] = field(default=lambda: None)
+    data_through: Callable[[dict[str, Any]], datetime | None] = field(default=lambda _scope: None)
     budgets: list[BudgetPeriod] = field(default_factory=list)
     open_alerts: list[Alert] = field(default_factory=list)
     judged_days: list[date] = field(default_factory=list)
@@ -130,16 +132,24 @@ def resource_names(store: Store, sources: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def data_through(store: Store, also: Iterable[CollectionRun] = ()) -> datetime | None:
-    """The freshest data any source has delivered, from the newest runs (one query)."""
-    runs, _ = store.list_runs(50)
-    seen = [r.data_through for r in [*runs, *also] if r.data_through]
-    return max(seen) if seen else None
+class Freshness:
+    """Each scope's data freshness (``domain.freshness``), from the newest runs, read on first use (one query)."""
+
+    def __init__(self, store: Store, config: Config, also: Iterable[CollectionRun] = ()) -> None:
+        self.store, self.also = store, tuple(also)
+        self.types = {source.name: source.type for source in config.sources}
+        self._fresh: dict[str, datetime] | None = None
+
+    def __call__(self, scope: dict[str, Any]) -> datetime | None:
+        if self._fresh is None:
+            runs, _ = self.store.list_runs(RUNS_READ)
+            self._fresh = newest_by_source([*runs, *self.also])
+        return scope_freshness(scope, self._fresh, self.types)
 
 
 def read_for_changes(store: Store, config: Config, now: datetime, changes: Changes, forecast: bool = True) -> Inputs:
     """Read what evaluating a batch's changes needs (budgets only when days or budgets changed, and so on)."""
-    inputs = Inputs(config, now, changes, cache(partial(data_through, store, tuple(changes.succeeded_runs))))
+    inputs = Inputs(config, now, changes, Freshness(store, config, changes.succeeded_runs))
     spend = ScopeSpend(store)
     if changes.affected_days or changes.budgets_changed:
         inputs.budgets = [budget_period(spend, stored, config, now, forecast) for stored in all_budgets(config, store)]
@@ -190,9 +200,9 @@ def budget_period(
 def read_for_schedule(store: Store, config: Config, now: datetime) -> Inputs:
     """Read what the hourly check needs: each source's newest successful run, and open capacity alerts (whose
     period may have ended)."""
-    inputs = Inputs(config, now, Changes(), cache(partial(data_through, store)))
+    inputs = Inputs(config, now, Changes(), Freshness(store, config))
     inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved" and a.kind == "capacity"]
-    runs, _ = store.list_runs(200)
+    runs, _ = store.list_runs(RUNS_READ)
     for run in runs:  # newest first: keep each source's newest successful run
         if run.status in ("succeeded", "partial") and run.source not in inputs.latest_runs:
             inputs.latest_runs[run.source] = run

@@ -15,14 +15,15 @@ class Stamp:
     """What every alert of one evaluation shares: when it was raised and how fresh the data behind it is."""
 
     now: datetime
-    data_through: Callable[[], datetime | None]  # read once, when the first alert needs it
+    # The freshness of a scope's data (read once, when the first alert needs it).
+    data_through: Callable[[dict[str, Any]], datetime | None]
 
     def alert(self, **fields: Any) -> Alert:
         """An Alert with its deterministic id, timestamps and data freshness filled in."""
         fields.setdefault("scope", {})
         fields.setdefault("level", "")
         if "data_through" not in fields:
-            fields["data_through"] = self.data_through()
+            fields["data_through"] = self.data_through(fields["scope"])
         return Alert(
             id=alert_id(fields["rule"], fields["scope"], fields["period"], fields["level"]),
             created_at=self.now,

@@ -12,6 +12,9 @@ from spendwatch.domain.runs import CollectionRun
 from alert.evaluate.rules import Stamp
 
 STALE_AFTER = timedelta(days=2)
+# Providers publish a day's costs a day or so after it ends (Cost Explorer, billing insights, exports): data is
+# stale when it is older than the run limit plus this lag, even while runs keep succeeding.
+DATA_LAG = timedelta(days=1)
 
 
 def failed_runs(runs: Sequence[CollectionRun], stamp: Stamp) -> Iterator[Alert]:
@@ -39,13 +42,24 @@ def _interval(source: Source) -> timedelta:
     return timedelta(days=1)  # cron schedules: assume at least daily
 
 
+def run_limit(source: Source) -> timedelta:
+    """How long a source may go without a successful run."""
+    return max(STALE_AFTER, 2 * _interval(source))
+
+
+def data_is_fresh(source: Source, run: CollectionRun | None, now: datetime) -> bool:
+    """Whether the source's newest successful run is recent and the data it saw is recent too."""
+    if run is None or run.finished_at is None or now - run.finished_at > run_limit(source):
+        return False
+    return run.data_through is None or now - run.data_through <= run_limit(source) + DATA_LAG
+
+
 def stale_sources(config: Config, latest: Mapping[str, CollectionRun], stamp: Stamp) -> Iterator[Alert]:
-    """A staleness alert per source whose last successful run or newest data is too old."""
+    """A staleness alert per source whose last successful run is too old, or whose runs succeed but bring no
+    recent data (``data_through`` older than the run limit plus a day of provider lag)."""
     for source in config.enabled_sources:
         run = latest.get(source.name)
-        limit = max(STALE_AFTER, 2 * _interval(source))
-        last = run.finished_at if run else None
-        if last is not None and stamp.now - last <= limit:
+        if data_is_fresh(source, run, stamp.now):
             continue
         yield stamp.alert(
             kind="staleness",
@@ -55,23 +69,39 @@ def stale_sources(config: Config, latest: Mapping[str, CollectionRun], stamp: St
             period=stamp.now.date().isoformat(),
             level="stale",
             title=f"No fresh data from {source.name}",
-            message=_stale_message(source, last, limit),
+            message=_stale_message(source, run, stamp.now),
             data_through=run.data_through if run else None,
         )
 
 
-def _stale_message(source: Source, last: datetime | None, limit: timedelta) -> str:
-    when = f"last succeeded {last:%Y-%m-%d %H:%M}Z" if last else "has never succeeded"
-    return f"{source.type} source {source.name} {when}; expected at least every {limit} ({source.schedule})."
+def _stale_message(source: Source, run: CollectionRun | None, now: datetime) -> str:
+    limit = run_limit(source)
+    last = run.finished_at if run else None
+    if run is None or last is None:
+        return f"{source.type} source {source.name} has never succeeded; expected at least every {limit}."
+    if now - last > limit:
+        return (
+            f"{source.type} source {source.name} last succeeded {last:%Y-%m-%d %H:%M}Z; "
+            f"expected at least every {limit} ({source.schedule})."
+        )
+    ends = f"{run.data_through:%Y-%m-%d %H:%M}Z" if run.data_through else "-"
+    return (
+        f"{source.type} source {source.name} last succeeded {last:%Y-%m-%d %H:%M}Z but its data ends {ends}; "
+        f"expected data at most {limit + DATA_LAG} old."
+    )
 
 
-def recovered(alerts: Iterable[Alert], succeeded: Sequence[CollectionRun]) -> list[str]:
-    """Unresolved collection and staleness alerts of sources that have since collected successfully."""
-    sources = {run.source for run in succeeded}
-    return [
-        alert.id
-        for alert in alerts
-        if alert.kind in ("collection", "staleness")
-        and alert.scope.get("source") in sources
-        and alert.status != "resolved"
-    ]
+def recovered(alerts: Iterable[Alert], succeeded: Sequence[CollectionRun], config: Config, now: datetime) -> list[str]:
+    """Unresolved collection alerts of sources that have since collected successfully, and staleness alerts of
+    sources whose new run also brought recent data."""
+    runs = {run.source: run for run in succeeded}
+    sources = {source.name: source for source in config.sources}
+    settled = []
+    for alert in alerts:
+        run = runs.get(str(alert.scope.get("source")))
+        if run is None or alert.status == "resolved" or alert.kind not in ("collection", "staleness"):
+            continue
+        source = sources.get(run.source)
+        if alert.kind == "collection" or source is None or data_is_fresh(source, run, now):
+            settled.append(alert.id)
+    return settled

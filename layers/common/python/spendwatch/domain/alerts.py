@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -65,7 +66,48 @@ class Alert(BaseModel):
     created_at: datetime
     updated_at: datetime
     snoozed_until: datetime | None = None
+    quieted_by: str | None = Field(
+        default=None,
+        description="The acknowledged or snoozed alert of the same rule and scope that kept this one quiet",
+    )
     delivery: dict[str, Delivery] = Field(default_factory=dict)
+
+
+# Alerts about a condition that lasts and resolves (a budget crossed, a limit reached, a source failing or stale):
+# acknowledging one quiets the next of its rule and scope until it resolves, unless the next is worse. Alerts
+# about events (a spike, a first-seen service, a hot day) are news each time: only a snooze quiets them.
+QUIETED_WHILE_ACKNOWLEDGED: frozenset[str] = frozenset({"budget", "forecast", "capacity", "collection", "staleness"})
+
+
+def _worse(alert: Alert, known: Alert) -> bool:
+    """Whether ``alert`` says more than ``known``: a higher severity, or a higher threshold (the next level)."""
+    if SEVERITY_RANK[alert.severity] > SEVERITY_RANK[known.severity]:
+        return True
+    return alert.threshold is not None and known.threshold is not None and alert.threshold > known.threshold
+
+
+def quieting(alert: Alert, others: Iterable[Alert], now: datetime) -> Alert | None:
+    """The alert that keeps a new ``alert`` quiet, if any: of the same rule and scope, unresolved, and either
+    snoozed with its snooze still running, or acknowledged (for conditions that resolve) and not outdone."""
+    for other in others:
+        if other.id == alert.id or other.rule != alert.rule or scope_key(other.scope) != scope_key(alert.scope):
+            continue
+        if other.status == "snoozed" and other.snoozed_until is not None and other.snoozed_until > now:
+            return other
+        if other.status == "acknowledged" and alert.kind in QUIETED_WHILE_ACKNOWLEDGED and not _worse(alert, other):
+            return other
+    return None
+
+
+def quieted(alert: Alert, others: Iterable[Alert], now: datetime) -> Alert:
+    """A new alert as it is written: snoozed like (or acknowledged with) the alert that keeps it quiet, so it is
+    stored and listed but not delivered; unchanged when nothing does."""
+    by = quieting(alert, others, now)
+    if by is None:
+        return alert
+    if by.status == "snoozed":
+        return alert.model_copy(update={"status": "snoozed", "snoozed_until": by.snoozed_until, "quieted_by": by.id})
+    return alert.model_copy(update={"status": "acknowledged", "quieted_by": by.id})
 
 
 def scope_key(scope: dict[str, Any]) -> str:
