@@ -177,3 +177,55 @@ def test_runs_that_succeed_without_new_data_are_stale(env: dict[str, Any]) -> No
     env["tap"].take(store_table.ALERT_DELIVER)
     _evaluate_and_deliver(env)
     assert store().get_alert(stale.id).status == "resolved"  # type: ignore[union-attr]
+
+
+def test_info_alerts_go_out_once_a_day_in_a_digest(aws_env: dict[str, Any]) -> None:
+    from alert.deliver.handler import handler as deliver
+    from alert.evaluate.handler import handler as evaluate
+
+    config = CONFIG.replace('currency = "USD"\n', 'currency = "USD"\ntimezone = "Europe/Berlin"\n', 1)
+    write_config(aws_env, config + '[alerts]\ninfo = "digest"\ndigest_at = "09:00"\n')
+    aws_env["monkeypatch"].setenv(clock.NOW_ENV, "2026-11-24T08:30:00+00:00")  # 09:30 in Berlin
+    clock.reset()
+    with tapped(aws_env, TABLE, "2026-11-24T08:30:00+00:00") as env:
+        opened = {
+            "before": datetime.fromisoformat("2026-11-23T07:00:00+00:00"),  # the day before's digest
+            "in": datetime.fromisoformat("2026-11-23T12:00:00+00:00"),
+            "also": datetime.fromisoformat("2026-11-24T07:59:00+00:00"),
+            "after": datetime.fromisoformat("2026-11-24T08:10:00+00:00"),  # tomorrow's digest
+        }
+        for name, at in opened.items():
+            alert = _info_alert(name, at)
+            assert store().put_alert_once(alert)
+        outbox = env["tap"].take(store_table.ALERT_DELIVER)
+        assert deliver({"Records": outbox}, LambdaContext()) == {"batchItemFailures": []}
+        assert all(a.delivery == {} for a in store().alerts()), "info alerts are not sent one by one"
+
+        for _ in range(2):  # the hourly check twice: one digest
+            evaluate({"detail-type": "Scheduled Event", "detail": {"check": "staleness"}}, LambdaContext())
+        (digest,) = [a for a in store().alerts() if a.kind == "digest"]
+        assert (digest.period, digest.severity, digest.rule) == ("2026-11-24", "info", "digest:info")
+        assert digest.title == "2 info alerts in the last day"
+        assert "spike: info in" in digest.message and "info also" in digest.message and "after" not in digest.message
+        outbox = env["tap"].take(store_table.ALERT_DELIVER)
+        assert deliver({"Records": outbox}, LambdaContext()) == {"batchItemFailures": []}
+        assert store().get_alert(digest.id).delivery["console"].status == "delivered"  # type: ignore[union-attr]
+
+
+def _info_alert(name: str, at: datetime) -> Any:
+    from spendwatch.domain.alerts import Alert, alert_id
+
+    scope = {"service": name}
+    return Alert(
+        id=alert_id("spike:service", scope, at.date().isoformat(), name),
+        kind="spike",
+        severity="info",
+        rule="spike:service",
+        scope=scope,
+        period=at.date().isoformat(),
+        level=name,
+        title=f"info {name}",
+        message="m",
+        created_at=at,
+        updated_at=at,
+    )

@@ -73,3 +73,18 @@ def test_acknowledged_quiets_only_conditions_and_not_worse_ones() -> None:
     )
     spike = _alert("acknowledged", kind="spike", rule="spike:total")
     assert quieted(_alert(kind="spike", rule="spike:total", period="2026-11-24"), [spike], NOW).status == "open"
+
+
+def test_the_digest_moment_is_local_time_across_a_dst_change() -> None:
+    from datetime import time
+
+    from spendwatch.domain.digest import last_digest_moment
+
+    at = time(9, 0)
+    # Berlin leaves summer time on 2026-10-25: 09:00 local is 07:00Z the day before and 08:00Z that day.
+    assert last_digest_moment(datetime(2026, 10, 25, 7, 30, tzinfo=UTC), "Europe/Berlin", at) == datetime(
+        2026, 10, 24, 7, 0, tzinfo=UTC
+    )
+    assert last_digest_moment(datetime(2026, 10, 25, 8, 0, tzinfo=UTC), "Europe/Berlin", at) == datetime(
+        2026, 10, 25, 8, 0, tzinfo=UTC
+    )

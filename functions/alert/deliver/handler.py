@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
 from spendwatch.domain.alerts import Alert, Delivery
 from spendwatch.domain.config import cached_config
+from spendwatch.domain.digest import goes_to_digest
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
@@ -58,7 +59,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = DeliverSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
     records = list(DynamoDBStreamEvent(event).records)
-    failures = deliver(records, store, lambda: channels(settings), utc_now())
+    digest = cached_config(settings.config_path).alerts.info == "digest"
+    failures = deliver(records, store, lambda: channels(settings), utc_now(), digest=digest)
 
     def check(record: DynamoDBRecord) -> None:
         if reason := failures.get(record_key(record)):
@@ -110,8 +112,10 @@ def alert_of(record: DynamoDBRecord) -> Alert:
     return change.alert
 
 
-def skip_reason(alert: Alert, now: datetime) -> str | None:
-    """Why an alert is not to be delivered now, if it is not."""
+def skip_reason(alert: Alert, now: datetime, digest: bool = False) -> str | None:
+    """Why an alert is not to be delivered now, if it is not (``digest``: info alerts go to the daily digest)."""
+    if digest and goes_to_digest(alert):
+        return "kept for the daily digest"
     if alert.status in ("acknowledged", "resolved"):
         return f"{alert.status} before delivery"
     if alert.snoozed_until and alert.snoozed_until > now:
@@ -134,6 +138,7 @@ def deliver(
     store: Store,
     open_channels: Callable[[], Sequence[Channel]],
     now: datetime,
+    digest: bool = False,
 ) -> dict[str, str]:
     """Deliver the batch's alerts on every channel; returns why, for each record key that failed."""
     failures: dict[str, str] = {}
@@ -146,7 +151,7 @@ def deliver(
             logger.error("alert record not deliverable", extra={"record": key, "error": str(exc)})
             failures[key] = str(exc)
             continue
-        reason = "deleted before delivery" if alert is None else skip_reason(alert, now)
+        reason = "deleted before delivery" if alert is None else skip_reason(alert, now, digest)
         if alert is None or reason:
             logger.info("alert not delivered", extra={"record": key, "reason": reason})
             continue

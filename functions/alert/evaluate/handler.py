@@ -13,7 +13,7 @@ from spendwatch.store import Store
 
 from alert.evaluate import apply
 from alert.evaluate.inputs import Changes, Inputs, read_for_changes, read_for_schedule
-from alert.evaluate.rules import Stamp, budgets, capacity, health, spikes, utilisation
+from alert.evaluate.rules import Stamp, budgets, capacity, digest, health, spikes, utilisation
 
 
 def on_changes(
@@ -42,10 +42,12 @@ def on_changes(
 
 
 def on_schedule(store: Store, inputs: Inputs) -> apply.Outcome:
-    """The hourly check: sources whose data has gone stale, and capacity alerts whose period is over."""
+    """The hourly check: sources whose data has gone stale, the daily digest of info alerts when it is due, and
+    capacity alerts whose period is over."""
     outcome = apply.Outcome()
     stamp = Stamp(inputs.now, inputs.data_through)
     apply.write(store, health.stale_sources(inputs.config, inputs.latest_runs, stamp), outcome)
+    apply.write(store, digest.due(inputs, stamp), outcome)
     apply.resolve(store, capacity.ended(inputs.open_alerts, inputs.now.date()), inputs.now, outcome)
     return outcome
 

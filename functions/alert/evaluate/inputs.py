@@ -47,6 +47,7 @@ RECENT_DAYS = 14
 # a first collection raises an alert for the last days that ran hot, not one for each day of the window.
 UTILISATION_RECENT_DAYS = 3
 FIRST_SEEN_HISTORY = 60
+DIGEST_LOOKBACK = timedelta(days=2)
 # The newest runs read for freshness and the hourly check (several a day per source).
 RUNS_READ = 200
 
@@ -119,6 +120,8 @@ class Inputs:
     capacities: list[Capacity] = field(default_factory=list)
     utilisation: list[UsageItem] = field(default_factory=list)
     resource_names: dict[str, str] = field(default_factory=dict)
+    # The hourly check with a daily digest: the alerts opened in the last two days.
+    recent_alerts: list[Alert] = field(default_factory=list)
 
 
 def resource_names(store: Store, sources: Iterable[str]) -> dict[str, str]:
@@ -201,7 +204,10 @@ def read_for_schedule(store: Store, config: Config, now: datetime) -> Inputs:
     """Read what the hourly check needs: each source's newest successful run, and open capacity alerts (whose
     period may have ended)."""
     inputs = Inputs(config, now, Changes(), Freshness(store, config))
-    inputs.open_alerts = [a for a in store.alerts() if a.status != "resolved" and a.kind == "capacity"]
+    every = store.alerts()
+    inputs.open_alerts = [a for a in every if a.status != "resolved" and a.kind == "capacity"]
+    if config.alerts.info == "digest":
+        inputs.recent_alerts = [a for a in every if a.created_at >= now - DIGEST_LOOKBACK]
     runs, _ = store.list_runs(RUNS_READ)
     for run in runs:  # newest first: keep each source's newest successful run
         if run.status in ("succeeded", "partial") and run.source not in inputs.latest_runs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -261,6 +262,26 @@ class Utilisation(BaseModel):
         return parse_percent(self.memory)
 
 
+class AlertSettings(BaseModel):
+    """``[alerts]``: reminders for critical alerts nobody acknowledged, and a daily digest of ``info`` alerts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    # An open critical alert nobody acknowledged or snoozed is sent again once, this many hours after it opened
+    # (0: never).
+    renotify_after_hours: int = Field(default=24, ge=0, le=24 * 14)
+    # "each": every alert is sent as it opens; "digest": info alerts are kept for one daily message instead.
+    info: Literal["each", "digest"] = "each"
+    # When the digest goes out: local time in ``timezone`` (HH:MM).
+    digest_at: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    @property
+    def digest_time(self) -> time:
+        """``digest_at`` as a time of day."""
+        hours, minutes = self.digest_at.split(":")
+        return time(int(hours), int(minutes))
+
+
 class Config(BaseModel):
     """The whole of ``spendwatch.toml``."""
 
@@ -278,6 +299,7 @@ class Config(BaseModel):
     secrets: SecretNames = Field(default_factory=SecretNames)
     policy: Policy = Field(default_factory=Policy)
     utilisation: Utilisation = Field(default_factory=Utilisation)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("timezone")
     @classmethod
