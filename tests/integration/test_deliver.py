@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from spendwatch.channels import slack
 from spendwatch.domain.alerts import Alert
 from spendwatch.platform import resources
 from spendwatch.store.table import ALERT_DELIVER
 
-from alert.deliver.channels import slack
 from alert.deliver.handler import handler
 from spendwatch_local.fakes.slack import FakeSlack
 from tests.integration.conftest import TABLE, LambdaContext, store, write_config

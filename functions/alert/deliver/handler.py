@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
+from spendwatch.channels import slack
+from spendwatch.channels.sns import SnsChannel
 from spendwatch.domain.alerts import Alert, Delivery
 from spendwatch.domain.config import cached_config
 from spendwatch.platform.aws import client
@@ -26,9 +28,6 @@ from spendwatch.platform.secrets import SecretError
 from spendwatch.platform.settings import DeliverSettings
 from spendwatch.store import Store, StoreError
 from spendwatch.store.records import AlertWritten, UnreadableRecordError, decode
-
-from alert.deliver.channels import slack
-from alert.deliver.channels.sns import SnsChannel
 
 # Every record gets a response entry; a batch whose records all failed is reported the same way, not raised.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
