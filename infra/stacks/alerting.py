@@ -40,7 +40,7 @@ def stream_event_source(consumer: StreamConsumer, storage: Storage, on_failure: 
         storage.table,
         # Records written while a mapping is being (re)created are still processed.
         starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-        filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern())],
+        filters=[lambda_.FilterCriteria.filter(pattern) for pattern in consumer.filter_patterns()],
         batch_size=consumer.batch_size,
         max_batching_window=cdk.Duration.seconds(consumer.max_batching_window_seconds),
         retry_attempts=consumer.retry_attempts,

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spendwatch.domain.models import identity_hash
 
-AlertKind = Literal["budget", "forecast", "spike", "first_seen", "capacity", "utilisation", "staleness", "collection"]
+AlertKind = Literal[
+    "budget", "forecast", "spike", "first_seen", "capacity", "utilisation", "staleness", "collection", "test"
+]
 Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["open", "acknowledged", "snoozed", "resolved"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
