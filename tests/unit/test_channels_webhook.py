@@ -11,7 +11,7 @@ from spendwatch.domain.channels import ChannelConfig
 from spendwatch_local.fakes.webhook import FakeWebhook
 from tests.unit.test_slack import make_alert
 
-SECRET = "webhook-signing-secret-for-tests"  # noqa: S105 - a test value
+SECRET = "webhook-signing-secret-for-tests"
 CONFIG = ChannelConfig(type="webhook", name="ops-hook", url="https://hooks.example.test/hooks/spendwatch")
 
 
@@ -38,7 +38,7 @@ def test_a_resolution_is_posted_as_such() -> None:
 def test_a_wrong_secret_is_refused_by_the_receiver_and_fails_for_good() -> None:
     fake = FakeWebhook(SECRET)
     alert = make_alert()
-    result = channel(fake, secret="not-the-secret").send([alert])[alert.id]  # noqa: S106 - a test value
+    result = channel(fake, secret="not-the-secret").send([alert])[alert.id]
     assert result.status == "failed" and result.attempts == 1 and result.error == "webhook ops-hook answered HTTP 401"
     assert fake.accepted == [] and len(fake.posts) == 1
 

@@ -131,7 +131,8 @@ class FakePagerDuty(FakeServer):
             problems = event_problems(event)
             if problems:
                 self.refused.append(event)
-                return json_reply(400, {"status": "invalid event", "message": "Event object is invalid", "errors": problems})
+                refusal = {"status": "invalid event", "message": "Event object is invalid", "errors": problems}
+                return json_reply(400, refusal)
             self.events.append(event)
             dedup_key = event.get("dedup_key") or uuid.uuid4().hex
             self._apply(event, dedup_key)
@@ -142,8 +143,8 @@ class FakePagerDuty(FakeServer):
         incident = self.incidents.get(dedup_key)
         if action == "trigger":
             if incident is None or incident.status == "resolved":
-                payload = event["payload"]
-                self.incidents[dedup_key] = Incident(dedup_key, payload["summary"], payload["severity"], events=[action])
+                summary, severity = event["payload"]["summary"], event["payload"]["severity"]
+                self.incidents[dedup_key] = Incident(dedup_key, summary, severity, events=[action])
             else:
                 incident.triggers += 1
                 incident.events.append(action)

@@ -22,11 +22,12 @@ HOOK_PATH = "/hooks/spendwatch"
 
 @dataclass(frozen=True)
 class Delivered:
-    """One post: its event header, its JSON body and whether the signature held."""
+    """One post: its event header, its JSON body, whether the signature held, and the answer's status."""
 
     event: str
     alert: Any
     signed: bool
+    status: int
 
 
 class FakeWebhook(FakeServer):
@@ -54,9 +55,9 @@ class FakeWebhook(FakeServer):
 
     @property
     def accepted(self) -> list[Delivered]:
-        """Posts whose signature held."""
+        """Posts whose signature held and that were answered with success."""
         with self._lock:
-            return [post for post in self.posts if post.signed]
+            return [post for post in self.posts if post.signed and post.status < 300]
 
     def reply(self, request: Request) -> Reply:
         """Verify, record, answer."""
@@ -68,7 +69,9 @@ class FakeWebhook(FakeServer):
         except ValueError:
             alert = None
         with self._lock:
-            self.posts.append(Delivered(request.headers.get(EVENT_HEADER.lower(), ""), alert, signed))
             if self._script:
-                return self._script.popleft()
-        return Reply(204) if signed else json_reply(401, {"error": "bad signature"})
+                reply = self._script.popleft()
+            else:
+                reply = Reply(204) if signed else json_reply(401, {"error": "bad signature"})
+            self.posts.append(Delivered(request.headers.get(EVENT_HEADER.lower(), ""), alert, signed, reply.status))
+        return reply
