@@ -57,7 +57,10 @@ class EmailChannel:
         else:
             try:
                 problem = subscription_state(self.client, self.topic_arn, str(self.config.address))
-            except (ClientError, BotoCoreError) as exc:
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "error")
+                problem = f"cannot list the topic's subscriptions: {code}"
+            except BotoCoreError as exc:
                 problem = f"cannot list the topic's subscriptions: {type(exc).__name__}"
         outcome = Delivery(status="failed", attempts=1, error=problem) if problem else Delivery(status="delivered")
         return {alert.id: outcome for alert in alerts}
