@@ -210,6 +210,24 @@ class AlertPage(BaseModel):
     next_token: str | None
 
 
+class ChannelTest(BaseModel):
+    """What one channel did with the test alert."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    channel: str = Field(description="sns, slack (or console), or a [[channels]] entry's name")
+    delivered: bool
+    error: str | None = Field(description="Why it was not delivered (never a secret)")
+
+
+class AlertTestResult(BaseModel):
+    """Every channel's outcome for one test alert."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    channels: list[ChannelTest]
+
+
 class MoneyInterval(BaseModel):
     """An amount with its prediction interval."""
 

@@ -29,6 +29,7 @@ from spendwatch.store import table as store_table
 from spendwatch.store.table import StreamConsumer
 
 from infra.stacks import names
+from infra.stacks.channels import email_subscriptions, grant_sending
 from infra.stacks.nag import acknowledge
 from infra.stacks.shared import SpendwatchFunction, scheduled_event
 from infra.stacks.storage import Storage
@@ -40,7 +41,7 @@ def stream_event_source(consumer: StreamConsumer, storage: Storage, on_failure: 
         storage.table,
         # Records written while a mapping is being (re)created are still processed.
         starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-        filters=[lambda_.FilterCriteria.filter(consumer.filter_pattern())],
+        filters=[lambda_.FilterCriteria.filter(pattern) for pattern in consumer.filter_patterns()],
         batch_size=consumer.batch_size,
         max_batching_window=cdk.Duration.seconds(consumer.max_batching_window_seconds),
         retry_attempts=consumer.retry_attempts,
@@ -131,25 +132,11 @@ class Alerting(Construct):
 
     def _grant(self, config: Config, storage: Storage) -> None:
         # Evaluation reads totals, budgets and runs and writes alert items; delivery re-reads each alert and
-        # records its delivery state on it.
+        # records its delivery state on it. Each e-mail channel is a subscription of the topic delivery publishes to.
         storage.table.grant_read_write_data(self.evaluate.function)
         storage.table.grant_read_write_data(self.deliver.function)
-        storage.topic.grant_publish(self.deliver.function)
-        acknowledge(
-            self.deliver.role,
-            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "Publishing to the KMS-encrypted alerts topic needs GenerateDataKey*, granted on that one key only.",
-        )
-        secret = cdk.Stack.of(self).format_arn(
-            service="secretsmanager",
-            resource="secret",
-            # Secrets Manager appends "-" and six random characters to every secret's ARN.
-            resource_name=f"{config.secrets.slack_webhook_url}-??????",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        self.deliver.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret])
-        )
+        grant_sending(self.deliver, config, storage)
+        self.email = email_subscriptions(self, config, storage)
         for handler in (self.evaluate, self.deliver):
             acknowledge(
                 handler.role,

@@ -10,10 +10,11 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from spendwatch.domain.config import ApiSettings
+from spendwatch.domain.config import Config
 from spendwatch.platform import resources
 
 from infra.stacks import names
+from infra.stacks.channels import grant_sending
 from infra.stacks.nag import acknowledge
 from infra.stacks.shared import SpendwatchFunction
 from infra.stacks.storage import Storage
@@ -71,13 +72,13 @@ class Api(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: ApiSettings,
+        config: Config,
         storage: Storage,
         layer: lambda_.ILayerVersion,
         code: Path,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.settings = settings
+        self.settings = config.api
         self.handler = SpendwatchFunction(
             self,
             "Handler",
@@ -93,12 +94,15 @@ class Api(Construct):
                 resources.ENV_BUCKET: storage.bucket.bucket_name,
                 resources.ENV_CONFIG: names.DEPLOYED_CONFIG_PATH,
                 resources.ENV_API_AUTH: names.API_AUTH_GATEWAY,
+                resources.ENV_TOPIC: storage.topic.topic_arn,
             },
         )
         # Read for history; write for pushed usage (POST /v1/usage) and its idempotency records.
         storage.table.grant_read_write_data(self.handler.function)
+        # POST /v1/alerts/test sends a test alert through every channel, as delivery does.
+        grant_sending(self.handler, config, storage, check_email=True)
         self.rest_api = self._rest_api()
-        self.api_keys = self._usage_plan() if settings.auth == "api_key" else {}
+        self.api_keys = self._usage_plan() if self.settings.auth == "api_key" else {}
         self._routes()
 
     @property

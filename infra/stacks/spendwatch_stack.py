@@ -44,9 +44,7 @@ class SpendwatchStack(cdk.Stack):
             code=assets.functions["collect"],
             reserved_concurrency=collect_concurrency,
         )
-        self.api = Api(
-            self, "Api", settings=config.api, storage=self.storage, layer=layer, code=assets.functions["api"]
-        )
+        self.api = Api(self, "Api", config=config, storage=self.storage, layer=layer, code=assets.functions["api"])
         self.pricing = Pricing(self, "Pricing", storage=self.storage, layer=layer, code=assets.functions["price"])
         self.recommending = Recommending(
             self, "Recommending", storage=self.storage, layer=layer, code=assets.functions["recommend"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+from spendwatch.domain.channels import ChannelConfig
 from spendwatch.platform import resources
 from spendwatch.store import table as store_table
 
@@ -171,15 +172,47 @@ def resource_names(environ: MutableMapping[str, str]) -> tuple[str, str]:
     return table, bucket
 
 
-def provision(table: str, bucket: str, region: str, topic: str = resources.LOCAL_TOPIC_NAME) -> LocalResources:
-    """Create the table (with TTL), bucket and topic from the shared definitions; existing ones are fine."""
+def provision(
+    table: str,
+    bucket: str,
+    region: str,
+    topic: str = resources.LOCAL_TOPIC_NAME,
+    channels: Sequence[ChannelConfig] = (),
+) -> LocalResources:
+    """Create the table (with TTL), bucket, topic and e-mail subscriptions as the stack does; existing ones are fine."""
     try:
         _create_table(boto3.client("dynamodb", region_name=region), table)
         _create_bucket(boto3.client("s3", region_name=region), bucket, region)
-        topic_arn = boto3.client("sns", region_name=region).create_topic(Name=topic)["TopicArn"]
+        sns = boto3.client("sns", region_name=region)
+        topic_arn = sns.create_topic(Name=topic)["TopicArn"]
+        subscribe_email_channels(sns, str(topic_arn), channels)
     except ClientError as exc:
         raise AwsSetupError(f"cannot create the local resources: {exc}") from exc
     return LocalResources(table=table, bucket=bucket, topic_arn=str(topic_arn))
+
+
+def subscribe_email_channels(sns: Any, topic_arn: str, channels: Sequence[ChannelConfig]) -> None:
+    """Each e-mail channel's subscription with its filter policy, as the stack makes it (kept up to date on restart)."""
+    existing: dict[str, str] = {}
+    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+        for found in page.get("Subscriptions", []):
+            if found.get("Protocol") == "email":
+                existing[found["Endpoint"].lower()] = found["SubscriptionArn"]
+    for channel in channels:
+        if channel.type != "email" or not channel.address:
+            continue
+        policy = json.dumps(channel.filter_policy())
+        arn = existing.get(channel.address.lower(), "")
+        if arn.startswith("arn:"):
+            sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy", AttributeValue=policy)
+            continue
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="email",
+            Endpoint=channel.address,
+            Attributes={"FilterPolicyScope": "MessageAttributes", "FilterPolicy": policy},
+            ReturnSubscriptionArn=True,
+        )
 
 
 def _create_table(dynamodb: Any, table: str) -> None:

@@ -1,4 +1,5 @@
-"""The ``spendwatch`` command: ``local`` runs the whole system here, ``collect`` runs one collection."""
+"""The ``spendwatch`` command: ``local`` runs the whole system here, ``collect`` runs one collection,
+``test-alert`` checks every alert channel."""
 
 from __future__ import annotations
 
@@ -79,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
     migrate.add_argument("-v", "--verbose", action="store_true", help="more logs")
+
+    test_alert = commands.add_parser(
+        "test-alert",
+        help="send a clearly marked test alert to every channel and say which delivered it",
+        description="Send a [TEST] alert to SNS, Slack and every [[channels]] entry (never stored); prints JSON "
+        "{channels: [{channel, delivered, error}]} and exits 0 only when every channel delivered. "
+        "Against AWS_ENDPOINT_URL if set, else real AWS.",
+    )
+    test_alert.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
+    test_alert.add_argument("-v", "--verbose", action="store_true", help="more logs")
     return parser
 
 
@@ -122,6 +133,10 @@ def _dispatch(args: argparse.Namespace, console: Console, logger: Logger, stop: 
         from spendwatch_local.migrate_cmd import run_migrate_usage
 
         return run_migrate_usage(args.table, console)
+    if args.command == "test-alert":
+        from spendwatch_local.alert_test_cmd import run_test_alert
+
+        return run_test_alert(args.config, console)
     from spendwatch_local.collect_cmd import CollectOptions, run_collect
 
     collect_options = CollectOptions(

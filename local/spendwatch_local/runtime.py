@@ -162,7 +162,7 @@ def _start_backend(options: LocalOptions, plan: _Plan, shutdown: Shutdown) -> _B
     environ = os.environ
     aws = start_aws(environ)
     shutdown.add("aws", lambda _timeout: aws.stop())
-    created = provision(plan.table, plan.bucket, aws.region)
+    created = provision(plan.table, plan.bucket, aws.region, channels=plan.config.channels)
     config, demo = plan.config, None
     if options.demo:
         upload_demo(boto3.client("s3", region_name=aws.region), plan.bucket)

@@ -79,8 +79,8 @@ def test_each_consumer_has_a_mapping_equal_to_its_definition(synth: Synthesised,
     assert mapping["ParallelizationFactor"] == consumer.parallelization_factor
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     # The filter Lambda applies is the very pattern the local poller applies.
-    (only_filter,) = mapping["FilterCriteria"]["Filters"]
-    assert json.loads(only_filter["Pattern"]) == consumer.filter_pattern()
+    filters = mapping["FilterCriteria"]["Filters"]
+    assert [json.loads(f["Pattern"]) for f in filters] == consumer.filter_patterns()
     assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [_queue_id(synth), "Arn"]}}}
 
 

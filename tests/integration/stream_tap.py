@@ -10,7 +10,7 @@ import boto3
 from spendwatch.platform import clock
 from spendwatch.store.table import StreamConsumer
 
-from spendwatch_local.streams.filters import matches
+from spendwatch_local.streams.filters import matches_any
 from spendwatch_local.streams.shapes import StreamArn, is_unchanged, to_lambda_record
 
 
@@ -45,7 +45,7 @@ class StreamTap:
         """The records written since this consumer's last take that its filter lets through."""
         self._read()
         start, self.seen[consumer.function] = self.seen.get(consumer.function, 0), len(self.records)
-        return [record for record in self.records[start:] if matches(consumer.filter_pattern(), record)]
+        return [record for record in self.records[start:] if matches_any(consumer.filter_patterns(), record)]
 
 
 @contextmanager

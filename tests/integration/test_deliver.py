@@ -16,13 +16,14 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from spendwatch.channels import slack
 from spendwatch.domain.alerts import Alert
 from spendwatch.platform import resources
 from spendwatch.store.table import ALERT_DELIVER
 
-from alert.deliver.channels import slack
 from alert.deliver.handler import handler
 from spendwatch_local.fakes.slack import FakeSlack
+from spendwatch_local.streams.filters import matches_any
 from tests.integration.conftest import TABLE, LambdaContext, store, write_config
 from tests.unit.test_slack import NOW, make_alert
 
@@ -53,9 +54,8 @@ def _as_lambda_record(record: dict[str, Any], arn: str) -> dict[str, Any]:
 
 
 def passes_filter(record: dict[str, Any]) -> bool:
-    """The deliver function's event-source filter, applied as Lambda applies it."""
-    item_type = record["dynamodb"].get("NewImage", {}).get("item_type", {}).get("S")
-    return record["eventName"] in ALERT_DELIVER.event_names and item_type in ALERT_DELIVER.item_types
+    """The deliver function's event-source filters, applied as Lambda applies them."""
+    return matches_any(ALERT_DELIVER.filter_patterns(), record)
 
 
 def delivery_batch() -> dict[str, Any]:

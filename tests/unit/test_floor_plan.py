@@ -48,7 +48,15 @@ KEY_NAMES = {
 KEY_STRINGS = {"pk", "sk", "item_type"}
 STORE_INTERNALS = ("spendwatch.store.keys", "spendwatch.store.base")
 # Pure domain code: no AWS SDK, no HTTP client, no store, no Lambda tooling; of the platform, only the clock.
-DOMAIN_FORBIDDEN = ("boto3", "botocore", "httpx", "aws_lambda_powertools", "spendwatch.store", "spendwatch_local")
+DOMAIN_FORBIDDEN = (
+    "boto3",
+    "botocore",
+    "httpx",
+    "aws_lambda_powertools",
+    "spendwatch.store",
+    "spendwatch.channels",
+    "spendwatch_local",
+)
 DOMAIN_PLATFORM_ALLOWED = ("spendwatch.platform.clock",)
 
 
@@ -152,6 +160,7 @@ def test_the_walk_sees_the_whole_project() -> None:
         "spendwatch.domain",
         "spendwatch.store",
         "spendwatch.platform",
+        "spendwatch.channels",
         "collect",
         "api",
         "alert",
@@ -200,7 +209,12 @@ def test_platform_and_store_stay_below_the_functions() -> None:
             continue
         banned = ("spendwatch_local", *FUNCTION_PACKAGES)
         if _in(module, "spendwatch.platform"):
-            banned += ("spendwatch.domain", "spendwatch.store")
+            banned += ("spendwatch.domain", "spendwatch.store", "spendwatch.channels")
+        if _in(module, "spendwatch.channels"):
+            # Channels send what they are given: the outbox (reading and recording state) is the caller's.
+            banned += ("spendwatch.store",)
+        if _in(module, "spendwatch.store"):
+            banned += ("spendwatch.channels",)
         offenders += [f"{module.name} imports {n}" for n in _imports_matching(module, banned)]
     assert offenders == []
 

@@ -47,7 +47,8 @@ def stream_record(event_name: str, item_type: str | None, *, old_type: str | Non
 
 @pytest.mark.parametrize("consumer", STREAM_CONSUMERS, ids=lambda c: c.function)
 def test_real_patterns_are_supported(consumer: Any) -> None:
-    check_pattern(consumer.filter_pattern())
+    for pattern in consumer.filter_patterns():
+        check_pattern(pattern)
 
 
 @pytest.mark.parametrize("consumer", STREAM_CONSUMERS, ids=lambda c: c.function)
@@ -89,6 +90,30 @@ def test_deliver_sees_only_new_alerts(event_name: str, item_type: str, expected:
     assert matches(ALERT_DELIVER.filter_pattern(), stream_record(event_name, item_type)) is expected
 
 
+def _status_change(old: str, new: str, item_type: str = "alert") -> dict[str, Any]:
+    record = stream_record("MODIFY", item_type)
+    record["dynamodb"]["OldImage"]["status"] = {"S": old}
+    record["dynamodb"]["NewImage"]["status"] = {"S": new}
+    return record
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("open", "resolved", True),  # PagerDuty closes the incident
+        ("acknowledged", "resolved", True),
+        ("snoozed", "resolved", True),
+        ("resolved", "resolved", False),  # recording the resolution's delivery state must not come back
+        ("open", "acknowledged", False),
+        ("open", "open", False),  # recording an open alert's delivery state
+    ],
+)
+def test_deliver_sees_alerts_becoming_resolved(old: str, new: str, expected: bool) -> None:
+    patterns = json.loads(json.dumps(ALERT_DELIVER.filter_patterns()))
+    assert matches_any(patterns, _status_change(old, new)) is expected
+    assert not matches_any(patterns, _status_change(old, new, item_type="budget"))
+
+
 def test_the_new_image_decides_not_the_old_one() -> None:
     record = stream_record("MODIFY", "cost", old_type="agg_day")
     assert not matches(ALERT_EVALUATE.filter_pattern(), record)
@@ -96,10 +121,10 @@ def test_the_new_image_decides_not_the_old_one() -> None:
 
 @given(st.sampled_from(EVENT_NAMES), st.sampled_from(ITEM_TYPES))
 def test_each_record_reaches_exactly_the_consumers_that_declare_it(event_name: str, item_type: str) -> None:
-    record = stream_record(event_name, item_type)
+    record = stream_record(event_name, item_type)  # no status: no consumer's status change applies
     for consumer in STREAM_CONSUMERS:
         declared = event_name in consumer.event_names and item_type in consumer.item_types
-        assert matches(consumer.filter_pattern(), record) is declared
+        assert matches_any(consumer.filter_patterns(), record) is declared
 
 
 # --- the syntax ----------------------------------------------------------------------------------------------

@@ -17,11 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spendwatch.domain.alerts import Alert, Driver, alert_id
-from spendwatch.platform.secrets import SecretError
-
-from alert.deliver.channels import slack
-from alert.deliver.channels.slack import (
+from spendwatch.channels import slack
+from spendwatch.channels.slack import (
     MAX_ATTEMPTS,
     MAX_BLOCKS,
     MAX_HEADER,
@@ -35,6 +32,9 @@ from alert.deliver.channels.slack import (
     post,
     webhook_url,
 )
+from spendwatch.domain.alerts import Alert, Driver, alert_id
+from spendwatch.platform.secrets import SecretError
+
 from spendwatch_local.fakes.slack import FakeSlack, Reply, block_problem
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

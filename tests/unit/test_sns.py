@@ -7,9 +7,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
+from spendwatch.channels.render import render_text
+from spendwatch.channels.sns import MAX_SUBJECT, SnsChannel, attributes, budget_name, entry, subject
 
-from alert.deliver.channels.sns import MAX_SUBJECT, SnsChannel, attributes, budget_name, entry, subject
-from alert.deliver.render import render_text
 from tests.unit.test_slack import make_alert
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:spendwatch-alerts"

@@ -1,4 +1,4 @@
-"""Deliver Lambda: new alert items from the table's stream (the outbox) go out to Slack and SNS, once each.
+"""Deliver Lambda: new alert items from the table's stream (the outbox) go out to every channel, once each.
 
 Delivery is at-least-once from the stream and deduplicated here: every record's alert is re-read consistently
 and a channel that already delivered it is skipped, so a retried batch never posts twice. Alerts that were
@@ -6,6 +6,10 @@ acknowledged, resolved or snoozed (until ``snoozed_until``) before their deliver
 already seen them, and delivery happens once, on creation. A record whose alert any channel failed to take is
 reported as a batch item failure, so Lambda retries it (and finally sends it to the on-failure destination)
 while the other records of the batch succeed.
+
+A configured channel takes only the alerts its ``min_severity`` and ``kinds`` allow; the others are neither sent
+nor failed. When an alert becomes resolved (the one MODIFY the stream filter lets through), channels that are told
+about resolutions (PagerDuty, webhooks) and delivered the alert hear of it once, recorded as ``<channel>:resolve``.
 """
 
 from __future__ import annotations
@@ -13,26 +17,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
+from spendwatch.channels import Channel, resolver, takes
+from spendwatch.channels.configured import delivery_channels
 from spendwatch.domain.alerts import Alert, Delivery
 from spendwatch.domain.config import cached_config
 from spendwatch.domain.digest import goes_to_digest
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
-from spendwatch.platform.secrets import SecretError
 from spendwatch.platform.settings import DeliverSettings
 from spendwatch.store import Store, StoreError
-from spendwatch.store.records import AlertWritten, UnreadableRecordError, decode
-
-from alert.deliver.channels import slack
-from alert.deliver.channels.sns import SnsChannel
+from spendwatch.store.records import AlertChanged, AlertResolved, AlertWritten, UnreadableRecordError, decode
 
 # Every record gets a response entry; a batch whose records all failed is reported the same way, not raised.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+# An alert's resolution passed on to a channel is recorded as ``delivery["<channel>:resolve"]``.
+RESOLVE_SUFFIX = ":resolve"
 
 
 class DeliveryError(RuntimeError):
@@ -43,19 +49,9 @@ class PoisonRecordError(ValueError):
     """A stream record that does not carry an alert."""
 
 
-class Channel(Protocol):
-    """Somewhere alerts go: sends a group of alerts and says, per alert id, what happened."""
-
-    name: str
-
-    def send(self, alerts: Sequence[Alert]) -> dict[str, Delivery]:
-        """Deliver ``alerts``; the result for each alert id."""
-        ...
-
-
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Deliver a batch of new alerts; records that failed are reported so Lambda retries only those."""
+    """Deliver a batch of new (and newly resolved) alerts; records that failed are reported so Lambda retries them."""
     settings = DeliverSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
     records = list(DynamoDBStreamEvent(event).records)
@@ -70,28 +66,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def channels(settings: DeliverSettings) -> list[Channel]:
-    """SNS when a topic is set (always, deployed), and Slack, or the console when no webhook is configured."""
-    found: list[Channel] = []
-    if settings.topic_arn:
-        found.append(SnsChannel(client("sns"), settings.topic_arn))
-    webhook = settings.slack_webhook_url.get_secret_value() if settings.slack_webhook_url else None
-    try:
-        found.append(slack.channel(cached_config(settings.config_path).secrets.slack_webhook_url, webhook))
-    except SecretError as exc:
-        found.append(Unavailable(slack.CHANNEL, str(exc)))
-    return found
-
-
-@dataclass
-class Unavailable:
-    """A channel that cannot be used this time (its secret cannot be read): every alert fails and is retried."""
-
-    name: str
-    error: str
-
-    def send(self, alerts: Sequence[Alert]) -> dict[str, Delivery]:
-        """Fail every alert with the reason."""
-        return {alert.id: Delivery(status="failed", attempts=0, error=self.error) for alert in alerts}
+    """SNS when a topic is set (always, deployed), Slack or the console, and the configured PagerDuty and webhooks."""
+    return delivery_channels(cached_config(settings.config_path), settings)
 
 
 # -- the outbox -----------------------------------------------------------------------------------------
@@ -101,15 +77,15 @@ def record_key(record: DynamoDBRecord) -> str:
     return (stream.sequence_number if stream else None) or record.event_id or ""
 
 
-def alert_of(record: DynamoDBRecord) -> Alert:
-    """The alert in a record's new image; PoisonRecordError when there is none."""
+def change_of(record: DynamoDBRecord) -> AlertWritten | AlertResolved | AlertChanged:
+    """What a record says happened to an alert; PoisonRecordError when it holds no alert."""
     try:
         change = decode(record.raw_event)
     except UnreadableRecordError as exc:
         raise PoisonRecordError(f"record {record_key(record)} does not hold a valid alert: {exc}") from exc
-    if not isinstance(change, AlertWritten):
+    if not isinstance(change, AlertWritten | AlertResolved | AlertChanged):
         raise PoisonRecordError(f"record {record_key(record)} is not an alert item")
-    return change.alert
+    return change
 
 
 def skip_reason(alert: Alert, now: datetime, digest: bool = False) -> str | None:
@@ -133,6 +109,44 @@ class Due:
     keys: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Work:
+    """A batch sorted out: alerts to deliver, alerts whose resolution to pass on, records that failed."""
+
+    opened: dict[str, Due] = field(default_factory=dict)
+    resolved: dict[str, Due] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def sort_out(records: Sequence[DynamoDBRecord], store: Store, now: datetime, digest: bool = False) -> Work:
+    """Re-read each record's alert; new ones not skipped are to deliver, newly resolved ones to pass on."""
+    work = Work()
+    for record in records:
+        key = record_key(record)
+        try:
+            change = change_of(record)
+            alert = store.get_alert(change.alert.id)
+        except (PoisonRecordError, StoreError) as exc:
+            logger.error("alert record not deliverable", extra={"record": key, "error": str(exc)})
+            work.failures[key] = str(exc)
+            continue
+        if isinstance(change, AlertChanged):
+            logger.info("alert change not delivered", extra={"record": key, "reason": "neither new nor resolved"})
+            continue
+        if alert is None:
+            reason: str | None = "deleted before delivery"
+        elif isinstance(change, AlertWritten):
+            reason = skip_reason(alert, now, digest)
+        else:
+            reason = None if alert.status == "resolved" else f"{alert.status} again"
+        if alert is None or reason:
+            logger.info("alert not delivered", extra={"record": key, "reason": reason})
+            continue
+        target = work.opened if isinstance(change, AlertWritten) else work.resolved
+        target.setdefault(alert.id, Due(alert)).keys.append(key)
+    return work
+
+
 def deliver(
     records: Sequence[DynamoDBRecord],
     store: Store,
@@ -140,52 +154,63 @@ def deliver(
     now: datetime,
     digest: bool = False,
 ) -> dict[str, str]:
-    """Deliver the batch's alerts on every channel; returns why, for each record key that failed."""
-    failures: dict[str, str] = {}
-    due: dict[str, Due] = {}
-    for record in records:
-        key = record_key(record)
-        try:
-            alert = store.get_alert(alert_of(record).id)
-        except (PoisonRecordError, StoreError) as exc:
-            logger.error("alert record not deliverable", extra={"record": key, "error": str(exc)})
-            failures[key] = str(exc)
-            continue
-        reason = "deleted before delivery" if alert is None else skip_reason(alert, now, digest)
-        if alert is None or reason:
-            logger.info("alert not delivered", extra={"record": key, "reason": reason})
-            continue
-        due.setdefault(alert.id, Due(alert)).keys.append(key)
-    if due:
-        for channel in open_channels():
-            for key, reason in send(channel, list(due.values()), store, now).items():
-                failures[key] = f"{failures[key]}; {reason}" if key in failures else reason
+    """Deliver the batch's new alerts on every channel and pass on resolutions; returns why, per failed record key."""
+    work = sort_out(records, store, now, digest)
+    failures = work.failures
+    if not (work.opened or work.resolved):
+        return failures
+    for channel in open_channels():
+        failed = send(channel, list(work.opened.values()), store, now) if work.opened else {}
+        if work.resolved and resolver(channel):
+            failed.update(send(channel, list(work.resolved.values()), store, now, resolving=True))
+        for key, reason in failed.items():
+            failures[key] = f"{failures[key]}; {reason}" if key in failures else reason
     return failures
 
 
-def send(channel: Channel, due: Sequence[Due], store: Store, now: datetime) -> dict[str, str]:
-    """Send what ``channel`` has not delivered yet and record the outcome on each alert; returns failed keys."""
-    todo = [item for item in due if _state(item.alert, channel.name).status != "delivered"]
-    if not todo:
+def state_key(channel: str, resolving: bool) -> str:
+    """Where an alert keeps a channel's state: ``delivery.<channel>``, its resolution's ``<channel>:resolve``."""
+    return f"{channel}{RESOLVE_SUFFIX}" if resolving else channel
+
+
+def _wanted(channel: Channel, alert: Alert, resolving: bool) -> bool:
+    """Not done yet, and taken by the channel (a resolution only where the alert itself was delivered)."""
+    if _state(alert, state_key(channel.name, resolving)).status == "delivered":
+        return False
+    if resolving:
+        return _state(alert, channel.name).status == "delivered"
+    return takes(channel, alert)
+
+
+def send(
+    channel: Channel, due: Sequence[Due], store: Store, now: datetime, *, resolving: bool = False
+) -> dict[str, str]:
+    """Send what ``channel`` has not done yet and record the outcome on each alert; returns failed keys.
+
+    An alert the channel does not take (``min_severity``, ``kinds``) is left alone: not sent, not failed.
+    """
+    todo = [item for item in due if _wanted(channel, item.alert, resolving)]
+    closer = resolver(channel)
+    if not todo or (resolving and closer is None):
         return {}
-    results = channel.send([item.alert for item in todo])
+    alerts = [item.alert for item in todo]
+    results = closer.resolve(alerts) if resolving and closer else channel.send(alerts)
+    name = state_key(channel.name, resolving)
     failures: dict[str, str] = {}
     for item in todo:
         result = results.get(item.alert.id) or Delivery(status="failed", error="not sent")
         state = Delivery(
             status=result.status,
-            attempts=_state(item.alert, channel.name).attempts + result.attempts,
+            attempts=_state(item.alert, name).attempts + result.attempts,
             delivered_at=now if result.status == "delivered" else None,
             error=result.error,
         )
-        record_state(store, item.alert.id, channel.name, state)
+        record_state(store, item.alert.id, name, state)
         if state.status != "delivered":
-            failures.update(dict.fromkeys(item.keys, f"{channel.name}: {state.error}"))
-    logger.info("alerts sent", extra={"channel": channel.name, "alerts": len(todo), "failed_records": len(failures)})
+            failures.update(dict.fromkeys(item.keys, f"{name}: {state.error}"))
+    logger.info("alerts sent", extra={"channel": name, "alerts": len(todo), "failed_records": len(failures)})
     if failures:
-        logger.warning(
-            "alerts not delivered", extra={"channel": channel.name, "errors": sorted(set(failures.values()))}
-        )
+        logger.warning("alerts not delivered", extra={"channel": name, "errors": sorted(set(failures.values()))})
     return failures
 
 

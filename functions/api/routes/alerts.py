@@ -1,4 +1,4 @@
-"""Alerts: GET /v1/alerts, POST /v1/alerts/{id}/ack, /snooze and /resolve."""
+"""Alerts: GET /v1/alerts, POST /v1/alerts/{id}/ack, /snooze and /resolve, POST /v1/alerts/test."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from spendwatch.domain.alerts import Alert, AlertKind, AlertStatus, effective_al
 from spendwatch.platform.clock import utc_now
 
 from api import deps
-from api.schemas import AlertPage
+from api.schemas import AlertPage, AlertTestResult, ChannelTest
 from api.web import openapi, paging
 from api.web.errors import ApiError
 
@@ -103,3 +103,19 @@ def snooze(alert_id: AlertId, request: SnoozeRequest) -> Alert:
     if not now < until <= now + MAX_SNOOZE:
         raise ApiError(422, "invalid_body", "until must be in the future and at most 90 days ahead")
     return _change(alert_id, "snoozed", until)
+
+
+@router.post("/v1/alerts/test", summary="Send a test alert to every channel", tags=["alerts"])
+def send_test_alert() -> AlertTestResult:
+    """A clearly marked test alert ("[TEST]" title, kind test) sent straight to every channel, never stored.
+
+    Answers per channel whether it was delivered: SNS, Slack (or the console), and each ``[[channels]]`` entry (an
+    e-mail channel is delivered when the topic took the alert and the address confirmed its subscription).
+    """
+    from spendwatch.channels.configured import trial_channels
+    from spendwatch.channels.trial import run_trial, trial_alert
+
+    outcomes = run_trial(trial_channels(deps.config(), deps.settings()), trial_alert(utc_now()))
+    return AlertTestResult(
+        channels=[ChannelTest(channel=o.channel, delivered=o.delivered, error=o.error) for o in outcomes]
+    )

@@ -129,7 +129,9 @@ def budget_families(figures: Figures, default_currency: str) -> Iterator[Metric]
 
 def alert_families(figures: Figures) -> Iterator[Metric]:
     """Open alerts counted per severity and kind, zeros included so series do not vanish."""
-    counts = {(severity, kind): 0 for severity in get_args(Severity) for kind in get_args(AlertKind)}
+    # Test alerts are sent, never stored: no series for them.
+    kinds = [kind for kind in get_args(AlertKind) if kind != "test"]
+    counts = {(severity, kind): 0 for severity in get_args(Severity) for kind in kinds}
     for alert in figures.alerts:
         counts[(alert.severity, alert.kind)] = counts.get((alert.severity, alert.kind), 0) + 1
     family = _gauge(

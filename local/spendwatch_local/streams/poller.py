@@ -144,7 +144,8 @@ class StreamPoller:
         if missing:
             raise ValueError(f"no handler for stream consumer(s) {missing}")
         for consumer in consumers:
-            check_pattern(consumer.filter_pattern(), consumer.function)
+            for pattern in consumer.filter_patterns():
+                check_pattern(pattern, consumer.function)
         self.consumers = tuple(consumers)
         self.table = table
         self.region = region
@@ -256,7 +257,7 @@ class _ConsumerWorker:
         self.clients = clients
         self.settings = poller.settings
         self.stats = ConsumerStats()
-        self.patterns = [consumer.filter_pattern()]
+        self.patterns = consumer.filter_patterns()
         self.policy = RetryPolicy.of(consumer, self.settings.retry_delay_seconds)
         window = self.settings.batching_window_seconds
         self.window = float(consumer.max_batching_window_seconds if window is None else window)

@@ -13,7 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from spendwatch.domain.models import identity_hash
 
 AlertKind = Literal[
-    "budget", "forecast", "spike", "first_seen", "capacity", "utilisation", "staleness", "collection", "digest"
+    "budget",
+    "forecast",
+    "spike",
+    "first_seen",
+    "capacity",
+    "utilisation",
+    "staleness",
+    "collection",
+    "digest",
+    "test",
 ]
 Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["open", "acknowledged", "snoozed", "resolved"]

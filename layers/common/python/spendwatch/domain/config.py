@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from spendwatch.domain.channels import ChannelConfig, check_channel_names, name_channels
 from spendwatch.domain.plans import (
     Allocation,
     Limit,
@@ -204,6 +205,8 @@ class SecretNames(BaseModel):
     digitalocean_token: str = "spendwatch/digitalocean-token"  # noqa: S105 - a secret name, not a secret
     vercel_token: str = "spendwatch/vercel-token"  # noqa: S105 - a secret name, not a secret
     slack_webhook_url: str = "spendwatch/slack-webhook-url"
+    pagerduty_routing_key: str = "spendwatch/pagerduty-routing-key"
+    webhook_signing_secret: str = "spendwatch/webhook-signing-secret"  # noqa: S105 - a secret name, not a secret
 
 
 _PERCENT = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)%$")
@@ -300,6 +303,18 @@ class Config(BaseModel):
     policy: Policy = Field(default_factory=Policy)
     utilisation: Utilisation = Field(default_factory=Utilisation)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    channels: list[ChannelConfig] = Field(default_factory=list, max_length=50)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_names(cls, channels: Any) -> Any:
+        return name_channels(channels)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        check_channel_names(channels)
+        return channels
 
     @field_validator("timezone")
     @classmethod
@@ -341,6 +356,23 @@ class Config(BaseModel):
     def enabled_sources(self) -> list[Source]:
         """Sources that are collected on their schedule."""
         return [s for s in self.sources if s.enabled]
+
+    def channel_secret(self, channel: ChannelConfig) -> str | None:
+        """The Secrets Manager name a PagerDuty or webhook channel reads (its own, else the ``[secrets]`` one)."""
+        defaults = {
+            "pagerduty": self.secrets.pagerduty_routing_key,
+            "webhook": self.secrets.webhook_signing_secret,
+        }
+        return channel.secret or defaults.get(channel.type)
+
+    def channel_secrets(self) -> list[str]:
+        """Every secret delivery reads: the Slack webhook's and each PagerDuty or webhook channel's."""
+        found = [self.secrets.slack_webhook_url]
+        for channel in self.channels:
+            secret = self.channel_secret(channel)
+            if secret and secret not in found:
+                found.append(secret)
+        return found
 
 
 def parse_config(text: str, origin: str = "spendwatch.toml") -> Config:

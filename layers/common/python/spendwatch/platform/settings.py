@@ -73,8 +73,34 @@ class CollectSettings(FunctionSettings):
         return found
 
 
-class ApiSettings(FunctionSettings):
-    """The API function: who authenticates callers, and the bearer token when the function does it itself."""
+class ChannelSettings(FunctionSettings):
+    """What sending alerts reads: the SNS topic and, locally, the channels' secrets instead of Secrets Manager.
+
+    Deployed only the topic is set: the Slack webhook, PagerDuty routing key and webhook signing secret are
+    read from the Secrets Manager secrets ``[secrets]`` (or a channel's ``secret``) names.
+    """
+
+    topic_arn: str | None = Field(None, alias=resources.ENV_TOPIC)
+    slack_webhook_url: SecretStr | None = Field(None, alias="SLACK_WEBHOOK_URL")
+    pagerduty_routing_key: SecretStr | None = Field(None, alias="PAGERDUTY_ROUTING_KEY")
+    pagerduty_events_url: str | None = Field(None, alias="PAGERDUTY_EVENTS_URL", pattern=r"^https?://")
+    webhook_signing_secret: SecretStr | None = Field(None, alias="WEBHOOK_SIGNING_SECRET")
+
+    def secret_overrides(self) -> dict[str, str]:
+        """The secrets set in the environment, by variable name, as ``read_secret`` looks them up."""
+        found: dict[str, str] = {}
+        for name in ("slack_webhook_url", "pagerduty_routing_key", "webhook_signing_secret"):
+            value = getattr(self, name)
+            if value is not None:
+                found[type(self).model_fields[name].alias or name] = value.get_secret_value()
+        return found
+
+
+class ApiSettings(ChannelSettings):
+    """The API function: who authenticates callers, and the bearer token when the function does it itself.
+
+    It sends test alerts (``POST /v1/alerts/test``), so it reads the channels' settings too.
+    """
 
     auth: Literal["bearer", "gateway"] = Field("bearer", alias=resources.ENV_API_AUTH)
     token: SecretStr | None = Field(None, alias=resources.ENV_API_TOKEN)
@@ -84,8 +110,5 @@ class EvaluateSettings(FunctionSettings):
     """The evaluate function: the table and the configuration (budgets, sources, currency)."""
 
 
-class DeliverSettings(FunctionSettings):
-    """The deliver function: the SNS topic and, locally, a Slack webhook instead of the configured secret."""
-
-    topic_arn: str | None = Field(None, alias=resources.ENV_TOPIC)
-    slack_webhook_url: SecretStr | None = Field(None, alias="SLACK_WEBHOOK_URL")
+class DeliverSettings(ChannelSettings):
+    """The deliver function: the SNS topic and, locally, the channels' secrets instead of the configured ones."""

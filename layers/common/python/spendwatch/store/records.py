@@ -47,6 +47,20 @@ class AlertWritten:
 
 
 @dataclass(frozen=True)
+class AlertResolved:
+    """An alert's status changed to resolved (a MODIFY whose old image was not resolved)."""
+
+    alert: Alert
+
+
+@dataclass(frozen=True)
+class AlertChanged:
+    """Any other change of an existing alert (acknowledged, snoozed, its delivery state recorded)."""
+
+    alert: Alert
+
+
+@dataclass(frozen=True)
 class UsageChanged:
     """A usage item was written (pushed or collected): which metric, for which day, from which source."""
 
@@ -62,13 +76,34 @@ class OtherChange:
     item_type: str | None
 
 
-Change = DayTotalsChanged | BudgetChanged | RunRecorded | AlertWritten | UsageChanged | OtherChange
+Change = (
+    DayTotalsChanged
+    | BudgetChanged
+    | RunRecorded
+    | AlertWritten
+    | AlertResolved
+    | AlertChanged
+    | UsageChanged
+    | OtherChange
+)
+RESOLVED = "resolved"
 
 
 def new_image(record: Mapping[str, Any]) -> dict[str, Any]:
     """A record's new image as Python values, without the table's own attributes (empty for a removal)."""
     image = record.get("dynamodb", {}).get("NewImage")
     return from_item(image) if image else {}
+
+
+def _alert_change(record: Mapping[str, Any], alert: Alert) -> Change:
+    """A new alert, one that became resolved, or (any other change of an alert) nothing a consumer acts on."""
+    event = record.get("eventName", "INSERT")
+    if event == "INSERT":
+        return AlertWritten(alert)
+    old = record.get("dynamodb", {}).get("OldImage") or {}
+    if event == "MODIFY" and alert.status == RESOLVED and from_item(old).get("status") != RESOLVED:
+        return AlertResolved(alert)
+    return AlertChanged(alert)
 
 
 def decode(record: Mapping[str, Any]) -> Change:
@@ -85,7 +120,7 @@ def decode(record: Mapping[str, Any]) -> Change:
         if kind == RUN:
             return RunRecorded(CollectionRun.model_validate(data))
         if kind == ALERT:
-            return AlertWritten(Alert.model_validate(data))
+            return _alert_change(record, Alert.model_validate(data))
         if kind == USAGE:
             return UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"]))
         return OtherChange(kind if isinstance(kind, str) else None)

@@ -52,6 +52,8 @@ class StreamConsumer:
     max_record_age_seconds: int = 3600
     bisect_batch_on_error: bool = True
     parallelization_factor: int = 1
+    # Also MODIFY events in which this string attribute became one of these values (it was something else before).
+    changed_to: tuple[str, tuple[str, ...]] | None = None
 
     def filter_pattern(self) -> dict[str, Any]:
         """The event-source filter: only these events on items of these types reach the function."""
@@ -59,6 +61,16 @@ class StreamConsumer:
             "eventName": list(self.event_names),
             "dynamodb": {"NewImage": {ITEM_TYPE: {"S": list(self.item_types)}}},
         }
+
+    def filter_patterns(self) -> list[dict[str, Any]]:
+        """Every filter of the event source (Lambda lets a record through when any of them matches)."""
+        patterns = [self.filter_pattern()]
+        if self.changed_to:
+            attribute, values = self.changed_to
+            new = {ITEM_TYPE: {"S": list(self.item_types)}, attribute: {"S": list(values)}}
+            old = {attribute: {"S": [{"anything-but": list(values)}]}}
+            patterns.append({"eventName": ["MODIFY"], "dynamodb": {"NewImage": new, "OldImage": old}})
+        return patterns
 
 
 # Evaluation runs on the daily aggregates, not on each cost item: a collection of thousands of items
@@ -68,8 +80,15 @@ class StreamConsumer:
 # limits on its metric.
 ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=(DAY_AGGREGATE, RUN, BUDGET, USAGE))
 # Delivery consumes new alert items (the outbox). An escalation is a new item (its level is part of the id);
-# MODIFY events (status, delivery state) never re-deliver.
-ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=(ALERT,), event_names=("INSERT",), batch_size=25)
+# MODIFY events (status, delivery state) never re-deliver. The one MODIFY it sees is an alert becoming resolved,
+# which channels that opened an incident (PagerDuty) close; writing the delivery state of that is filtered out.
+ALERT_DELIVER = StreamConsumer(
+    function="alert-deliver",
+    item_types=(ALERT,),
+    event_names=("INSERT",),
+    batch_size=25,
+    changed_to=("status", ("resolved",)),
+)
 # Pricing consumes usage items, pushed or collected: each batch re-prices the (card, tenant, period)s it touches
 # and writes priced charges and their daily aggregates, which evaluation then sees like any other cost.
 PRICE = StreamConsumer(function="price", item_types=(USAGE,), max_batching_window_seconds=2)

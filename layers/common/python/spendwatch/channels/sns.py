@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from spendwatch.domain.alerts import Alert, Delivery
 
-from alert.deliver.render import clip, render_text
+from spendwatch.channels.render import clip, render_text
+from spendwatch.domain.alerts import Alert, Delivery
 
 CHANNEL = "sns"
 # SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."

@@ -9,11 +9,11 @@ from time import sleep
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+from spendwatch.channels.console import ConsoleChannel
+from spendwatch.channels.render import amounts, clip, freshness, money, percent
 from spendwatch.domain.alerts import SEVERITY_RANK, Alert, Delivery, describe_scope
 from spendwatch.platform.secrets import SecretError, read_secret
-
-from alert.deliver.channels.console import ConsoleChannel
-from alert.deliver.render import amounts, clip, freshness, money, percent
 
 if TYPE_CHECKING:
     import httpx

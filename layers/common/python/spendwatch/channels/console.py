@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from spendwatch.channels.render import render_text
 from spendwatch.domain.alerts import Alert, Delivery
-
-from alert.deliver.render import render_text
 
 CONSOLE_CHANNEL = "console"
 

@@ -1,1 +1,0 @@
-"""Where alerts go: SNS, Slack, and the console when no Slack webhook is configured."""
