@@ -229,3 +229,43 @@ def _info_alert(name: str, at: datetime) -> Any:
         created_at=at,
         updated_at=at,
     )
+
+
+def _hourly(env: dict[str, Any], moment: datetime) -> None:
+    from alert.evaluate.handler import handler
+
+    _at(env, moment)
+    handler({"detail-type": "Scheduled Event", "detail": {"check": "staleness"}}, LambdaContext())
+
+
+def test_a_critical_alert_nobody_acknowledged_is_sent_again_once(env: dict[str, Any]) -> None:
+    _run("succeeded", DAY1, data_through=DAY1)  # fresh data: the hourly checks raise no staleness alerts
+    _spend("120.00", DAY1)
+    _evaluate_and_deliver(env)
+    critical = next(a for a in store().alerts() if a.level == "100%")
+    warning = next(a for a in store().alerts() if a.level == "80%")
+    assert critical.severity == "critical" and critical.delivery["console"].status == "delivered"
+
+    _hourly(env, DAY1 + timedelta(hours=23))
+    _evaluate_and_deliver(env)
+    assert store().get_alert(critical.id).reminder == ""  # type: ignore[union-attr]
+
+    _hourly(env, DAY1 + timedelta(hours=24, minutes=5))
+    _evaluate_and_deliver(env)
+    reminded = store().get_alert(critical.id)
+    assert reminded is not None and reminded.reminder == "sent"
+    assert reminded.delivery["console:reminder"].status == "delivered"
+    assert store().get_alert(warning.id).reminder == "", "warnings are not reminded of"  # type: ignore[union-attr]
+
+    _hourly(env, DAY1 + timedelta(hours=30))
+    assert not env["tap"].take(store_table.ALERT_DELIVER), "once only"
+
+
+def test_an_acknowledged_critical_alert_is_not_reminded_of(env: dict[str, Any]) -> None:
+    _run("succeeded", DAY1, data_through=DAY1)
+    _spend("120.00", DAY1)
+    _evaluate_and_deliver(env)
+    critical = next(a for a in store().alerts() if a.level == "100%")
+    assert call_api(f"/v1/alerts/{critical.id}/ack", method="POST")[0] == 200
+    _hourly(env, DAY1 + timedelta(hours=25))
+    assert store().get_alert(critical.id).reminder == ""  # type: ignore[union-attr]

@@ -31,7 +31,14 @@ from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 from spendwatch.platform.settings import DeliverSettings
 from spendwatch.store import Store, StoreError
-from spendwatch.store.records import AlertChanged, AlertResolved, AlertWritten, UnreadableRecordError, decode
+from spendwatch.store.records import (
+    AlertChanged,
+    AlertReminderDue,
+    AlertResolved,
+    AlertWritten,
+    UnreadableRecordError,
+    decode,
+)
 
 # Every record gets a response entry; a batch whose records all failed is reported the same way, not raised.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -39,6 +46,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 # An alert's resolution passed on to a channel is recorded as ``delivery["<channel>:resolve"]``.
 RESOLVE_SUFFIX = ":resolve"
+REMINDER_SUFFIX = ":reminder"
 
 
 class DeliveryError(RuntimeError):
@@ -77,13 +85,13 @@ def record_key(record: DynamoDBRecord) -> str:
     return (stream.sequence_number if stream else None) or record.event_id or ""
 
 
-def change_of(record: DynamoDBRecord) -> AlertWritten | AlertResolved | AlertChanged:
+def change_of(record: DynamoDBRecord) -> AlertWritten | AlertResolved | AlertReminderDue | AlertChanged:
     """What a record says happened to an alert; PoisonRecordError when it holds no alert."""
     try:
         change = decode(record.raw_event)
     except UnreadableRecordError as exc:
         raise PoisonRecordError(f"record {record_key(record)} does not hold a valid alert: {exc}") from exc
-    if not isinstance(change, AlertWritten | AlertResolved | AlertChanged):
+    if not isinstance(change, AlertWritten | AlertResolved | AlertReminderDue | AlertChanged):
         raise PoisonRecordError(f"record {record_key(record)} is not an alert item")
     return change
 
@@ -115,6 +123,7 @@ class Work:
 
     opened: dict[str, Due] = field(default_factory=dict)
     resolved: dict[str, Due] = field(default_factory=dict)
+    reminded: dict[str, Due] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -137,12 +146,14 @@ def sort_out(records: Sequence[DynamoDBRecord], store: Store, now: datetime, dig
             reason: str | None = "deleted before delivery"
         elif isinstance(change, AlertWritten):
             reason = skip_reason(alert, now, digest)
+        elif isinstance(change, AlertReminderDue):
+            reason = None if alert.reminder == "due" and alert.status == "open" else f"{alert.status} meanwhile"
         else:
             reason = None if alert.status == "resolved" else f"{alert.status} again"
         if alert is None or reason:
             logger.info("alert not delivered", extra={"record": key, "reason": reason})
             continue
-        target = work.opened if isinstance(change, AlertWritten) else work.resolved
+        target = {AlertWritten: work.opened, AlertReminderDue: work.reminded}.get(type(change), work.resolved)
         target.setdefault(alert.id, Due(alert)).keys.append(key)
     return work
 
@@ -157,45 +168,79 @@ def deliver(
     """Deliver the batch's new alerts on every channel and pass on resolutions; returns why, per failed record key."""
     work = sort_out(records, store, now, digest)
     failures = work.failures
-    if not (work.opened or work.resolved):
+    if not (work.opened or work.resolved or work.reminded):
         return failures
     for channel in open_channels():
         failed = send(channel, list(work.opened.values()), store, now) if work.opened else {}
         if work.resolved and resolver(channel):
             failed.update(send(channel, list(work.resolved.values()), store, now, resolving=True))
+        if work.reminded:
+            failed.update(send(channel, list(work.reminded.values()), store, now, reminding=True))
         for key, reason in failed.items():
             failures[key] = f"{failures[key]}; {reason}" if key in failures else reason
+    reminded_all(store, work.reminded, failures, now)
     return failures
 
 
-def state_key(channel: str, resolving: bool) -> str:
-    """Where an alert keeps a channel's state: ``delivery.<channel>``, its resolution's ``<channel>:resolve``."""
+def reminded_all(store: Store, reminded: dict[str, Due], failures: dict[str, str], now: datetime) -> None:
+    """Mark the reminders every channel took as sent (a failed one stays due: its record is retried)."""
+    for alert_id, item in reminded.items():
+        if not any(key in failures for key in item.keys):
+            try:
+                store.update_alert(alert_id, {"reminder": "sent", "updated_at": now.isoformat()})
+            except StoreError as exc:
+                logger.error("reminder state not recorded", extra={"alert_id": alert_id, "error": str(exc)})
+
+
+def as_reminder(alert: Alert, now: datetime) -> Alert:
+    """The alert as its reminder reads: marked, and saying how long it has been open without anyone on it."""
+    hours = int((now - alert.created_at).total_seconds() // 3600)
+    return alert.model_copy(
+        update={
+            "title": f"[REMINDER] {alert.title}",
+            "message": f"Still open and not acknowledged after {hours} h.\n{alert.message}",
+        }
+    )
+
+
+def state_key(channel: str, resolving: bool, reminding: bool = False) -> str:
+    """Where an alert keeps a channel's state: ``delivery.<channel>``, its resolution's ``<channel>:resolve``, its
+    reminder's ``<channel>:reminder``."""
+    if reminding:
+        return f"{channel}{REMINDER_SUFFIX}"
     return f"{channel}{RESOLVE_SUFFIX}" if resolving else channel
 
 
-def _wanted(channel: Channel, alert: Alert, resolving: bool) -> bool:
-    """Not done yet, and taken by the channel (a resolution only where the alert itself was delivered)."""
-    if _state(alert, state_key(channel.name, resolving)).status == "delivered":
+def _wanted(channel: Channel, alert: Alert, resolving: bool, reminding: bool = False) -> bool:
+    """Not done yet, and taken by the channel (a resolution or a reminder only where the alert itself was
+    delivered)."""
+    if _state(alert, state_key(channel.name, resolving, reminding)).status == "delivered":
         return False
-    if resolving:
+    if resolving or reminding:
         return _state(alert, channel.name).status == "delivered"
     return takes(channel, alert)
 
 
 def send(
-    channel: Channel, due: Sequence[Due], store: Store, now: datetime, *, resolving: bool = False
+    channel: Channel,
+    due: Sequence[Due],
+    store: Store,
+    now: datetime,
+    *,
+    resolving: bool = False,
+    reminding: bool = False,
 ) -> dict[str, str]:
     """Send what ``channel`` has not done yet and record the outcome on each alert; returns failed keys.
 
     An alert the channel does not take (``min_severity``, ``kinds``) is left alone: not sent, not failed.
     """
-    todo = [item for item in due if _wanted(channel, item.alert, resolving)]
+    todo = [item for item in due if _wanted(channel, item.alert, resolving, reminding)]
     closer = resolver(channel)
     if not todo or (resolving and closer is None):
         return {}
-    alerts = [item.alert for item in todo]
+    alerts = [as_reminder(item.alert, now) if reminding else item.alert for item in todo]
     results = closer.resolve(alerts) if resolving and closer else channel.send(alerts)
-    name = state_key(channel.name, resolving)
+    name = state_key(channel.name, resolving, reminding)
     failures: dict[str, str] = {}
     for item in todo:
         result = results.get(item.alert.id) or Delivery(status="failed", error="not sent")

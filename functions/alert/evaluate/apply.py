@@ -17,6 +17,7 @@ class Outcome:
     proposed: int = 0
     created: list[Alert] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
     quieted: int = 0
     # The unresolved alerts stored before this evaluation: read on the first proposal, to quiet new alerts whose
     # rule and scope someone acknowledged or snoozed.
@@ -43,3 +44,10 @@ def resolve(store: Store, alert_ids: Iterable[str], now: datetime, outcome: Outc
             continue
         store.update_alert(alert_id, {"status": "resolved", "updated_at": now.isoformat()})
         outcome.resolved.append(alert_id)
+
+
+def remind(store: Store, alert_ids: Iterable[str], now: datetime, outcome: Outcome) -> None:
+    """Mark reminders due: delivery sees the change on the stream and sends each alert again, once."""
+    for alert_id in dict.fromkeys(alert_ids):
+        store.update_alert(alert_id, {"reminder": "due", "updated_at": now.isoformat()})
+        outcome.reminded.append(alert_id)

@@ -42,12 +42,13 @@ def on_changes(
 
 
 def on_schedule(store: Store, inputs: Inputs) -> apply.Outcome:
-    """The hourly check: sources whose data has gone stale, the daily digest of info alerts when it is due, and
-    capacity alerts whose period is over."""
+    """The hourly check: sources whose data has gone stale, the daily digest of info alerts when it is due,
+    reminders of critical alerts nobody acknowledged, and capacity alerts whose period is over."""
     outcome = apply.Outcome()
     stamp = Stamp(inputs.now, inputs.data_through)
     apply.write(store, health.stale_sources(inputs.config, inputs.latest_runs, stamp), outcome)
     apply.write(store, digest.due(inputs, stamp), outcome)
+    apply.remind(store, inputs.reminders_due, inputs.now, outcome)
     apply.resolve(store, capacity.ended(inputs.open_alerts, inputs.now.date()), inputs.now, outcome)
     return outcome
 
@@ -69,6 +70,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "alerts_created": len(outcome.created),
             "alerts_resolved": len(outcome.resolved),
             "alerts_quieted": outcome.quieted,
+            "reminders": len(outcome.reminded),
             "dynamodb_requests": store.requests,
         },
     )

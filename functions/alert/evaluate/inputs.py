@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from spendwatch.domain.aggregates import PeriodTotals
-from spendwatch.domain.alerts import Alert
+from spendwatch.domain.alerts import Alert, reminder_due
 from spendwatch.domain.budgets import (
     StoredBudget,
     all_budgets,
@@ -122,6 +122,8 @@ class Inputs:
     resource_names: dict[str, str] = field(default_factory=dict)
     # The hourly check with a daily digest: the alerts opened in the last two days.
     recent_alerts: list[Alert] = field(default_factory=list)
+    # The hourly check: critical alerts nobody acknowledged whose one reminder is due.
+    reminders_due: list[str] = field(default_factory=list)
 
 
 def resource_names(store: Store, sources: Iterable[str]) -> dict[str, str]:
@@ -206,6 +208,8 @@ def read_for_schedule(store: Store, config: Config, now: datetime) -> Inputs:
     inputs = Inputs(config, now, Changes(), Freshness(store, config))
     every = store.alerts()
     inputs.open_alerts = [a for a in every if a.status != "resolved" and a.kind == "capacity"]
+    after = config.alerts.renotify_after_hours
+    inputs.reminders_due = [a.id for a in every if reminder_due(a, now, after)]
     if config.alerts.info == "digest":
         inputs.recent_alerts = [a for a in every if a.created_at >= now - DIGEST_LOOKBACK]
     runs, _ = store.list_runs(RUNS_READ)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -77,6 +77,10 @@ class Alert(BaseModel):
     created_at: datetime
     updated_at: datetime
     snoozed_until: datetime | None = None
+    reminder: Literal["", "due", "sent"] = Field(
+        default="",
+        description="A critical alert nobody acknowledged is sent again once ([alerts] renotify_after_hours)",
+    )
     quieted_by: str | None = Field(
         default=None,
         description="The acknowledged or snoozed alert of the same rule and scope that kept this one quiet",
@@ -119,6 +123,17 @@ def quieted(alert: Alert, others: Iterable[Alert], now: datetime) -> Alert:
     if by.status == "snoozed":
         return alert.model_copy(update={"status": "snoozed", "snoozed_until": by.snoozed_until, "quieted_by": by.id})
     return alert.model_copy(update={"status": "acknowledged", "quieted_by": by.id})
+
+
+def reminder_due(alert: Alert, now: datetime, after_hours: int) -> bool:
+    """Whether a reminder of ``alert`` is due: critical, open (not acknowledged, resolved or snoozed), delivered
+    somewhere, opened ``after_hours`` or more ago, and not reminded of yet (``after_hours`` 0: never)."""
+    if after_hours <= 0 or alert.severity != "critical" or alert.reminder:
+        return False
+    if effective_alert(alert, now).status != "open":
+        return False
+    delivered = any(state.status == "delivered" for state in alert.delivery.values())
+    return delivered and now - alert.created_at >= timedelta(hours=after_hours)
 
 
 def scope_key(scope: dict[str, Any]) -> str:

@@ -54,6 +54,13 @@ class AlertResolved:
 
 
 @dataclass(frozen=True)
+class AlertReminderDue:
+    """A critical alert's reminder fell due (``reminder`` set to "due"): delivery sends it again, once."""
+
+    alert: Alert
+
+
+@dataclass(frozen=True)
 class AlertChanged:
     """Any other change of an existing alert (acknowledged, snoozed, its delivery state recorded)."""
 
@@ -82,6 +89,7 @@ Change = (
     | RunRecorded
     | AlertWritten
     | AlertResolved
+    | AlertReminderDue
     | AlertChanged
     | UsageChanged
     | OtherChange
@@ -103,6 +111,8 @@ def _alert_change(record: Mapping[str, Any], alert: Alert) -> Change:
     old = record.get("dynamodb", {}).get("OldImage") or {}
     if event == "MODIFY" and alert.status == RESOLVED and from_item(old).get("status") != RESOLVED:
         return AlertResolved(alert)
+    if event == "MODIFY" and alert.reminder == "due" and from_item(old).get("reminder") != "due":
+        return AlertReminderDue(alert)
     return AlertChanged(alert)
 
 

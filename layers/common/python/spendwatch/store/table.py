@@ -52,8 +52,9 @@ class StreamConsumer:
     max_record_age_seconds: int = 3600
     bisect_batch_on_error: bool = True
     parallelization_factor: int = 1
-    # Also MODIFY events in which this string attribute became one of these values (it was something else before).
-    changed_to: tuple[str, tuple[str, ...]] | None = None
+    # Also MODIFY events in which one of these string attributes became one of its values (it was something else
+    # before): (attribute, values) pairs.
+    changed_to: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def filter_pattern(self) -> dict[str, Any]:
         """The event-source filter: only these events on items of these types reach the function."""
@@ -65,8 +66,7 @@ class StreamConsumer:
     def filter_patterns(self) -> list[dict[str, Any]]:
         """Every filter of the event source (Lambda lets a record through when any of them matches)."""
         patterns = [self.filter_pattern()]
-        if self.changed_to:
-            attribute, values = self.changed_to
+        for attribute, values in self.changed_to:
             new = {ITEM_TYPE: {"S": list(self.item_types)}, attribute: {"S": list(values)}}
             old = {attribute: {"S": [{"anything-but": list(values)}]}}
             patterns.append({"eventName": ["MODIFY"], "dynamodb": {"NewImage": new, "OldImage": old}})
@@ -80,14 +80,16 @@ class StreamConsumer:
 # limits on its metric.
 ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=(DAY_AGGREGATE, RUN, BUDGET, USAGE))
 # Delivery consumes new alert items (the outbox). An escalation is a new item (its level is part of the id);
-# MODIFY events (status, delivery state) never re-deliver. The one MODIFY it sees is an alert becoming resolved,
-# which channels that opened an incident (PagerDuty) close; writing the delivery state of that is filtered out.
+# MODIFY events (status, delivery state) never re-deliver. The MODIFY events it sees are an alert becoming
+# resolved, which channels that opened an incident (PagerDuty) close, and a critical alert nobody acknowledged
+# whose reminder fell due (``reminder`` set to "due" by the hourly check); writing their delivery state, and the
+# reminder's "sent", is filtered out.
 ALERT_DELIVER = StreamConsumer(
     function="alert-deliver",
     item_types=(ALERT,),
     event_names=("INSERT",),
     batch_size=25,
-    changed_to=("status", ("resolved",)),
+    changed_to=(("status", ("resolved",)), ("reminder", ("due",))),
 )
 # Pricing consumes usage items, pushed or collected: each batch re-prices the (card, tenant, period)s it touches
 # and writes priced charges and their daily aggregates, which evaluation then sees like any other cost.
