@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -153,3 +154,60 @@ def test_queries_answered_from_their_partition_read_the_same_as_from_the_whole_t
         Table.query = patched  # type: ignore[method-assign]
     assert direct == whole_table
     assert [len(answer[0]) for answer in direct[:-1]] == [20, 0, 5, 10, 4, 20, 10]
+
+
+def test_dynamodb_results_read_the_same_with_and_without_the_serializer(aws: AwsEndpoint) -> None:
+    from moto.dynamodb.responses import DynamoResult
+
+    ddb = _client("dynamodb", aws)
+    ddb.create_table(**store_table.table_create_kwargs("r"))
+    item = {
+        "pk": {"S": "AGG#D#2026-11"},
+        "sk": {"S": "s#2026-11-24"},
+        "totals": {"M": {"USD": {"M": {"total": {"N": "79.4372988918"}, "by": {"M": {"provider": {"M": {}}}}}}}},
+        "tags": {"L": [{"S": "a"}, {"NULL": True}, {"BOOL": False}]},
+        "blob": {"B": b"\x00\x01spend"},
+        "kinds": {"SS": ["x", "y"]},
+    }
+    ddb.put_item(TableName="r", Item=item)
+    ddb.put_item(TableName="r", Item={**item, "sk": {"S": "s#2026-11-25"}, "n": {"N": "1"}})
+    ddb.put_item(TableName="r", Item={**item, "n": {"N": "1"}})
+
+    def answers() -> list[Any]:
+        key = {"pk": item["pk"], "sk": item["sk"]}
+        return [
+            ddb.query(TableName="r", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": item["pk"]}),
+            ddb.query(
+                TableName="r",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": item["pk"]},
+                ProjectionExpression="sk, totals",
+                Limit=1,
+            ),
+            ddb.get_item(TableName="r", Key=key),
+            ddb.get_item(TableName="r", Key={"pk": {"S": "none"}, "sk": {"S": "none"}}),
+            ddb.scan(TableName="r"),
+            ddb.batch_get_item(RequestItems={"r": {"Keys": [key]}}),
+            ddb.update_item(TableName="r", Key=key, UpdateExpression="SET n = :n", ExpressionAttributeValues={
+                ":n": {"N": "1"}}, ReturnValues="ALL_NEW"),
+            ddb.describe_table(TableName="r")["Table"]["KeySchema"],
+        ]  # fmt: skip
+
+    assert getattr(DynamoResult.execute_result, "_spendwatch_direct", False)
+    direct = answers()
+    patched = DynamoResult.execute_result
+    DynamoResult.execute_result = patched.__wrapped__  # type: ignore[attr-defined]
+    try:
+        serialized = answers()
+    finally:
+        DynamoResult.execute_result = patched  # type: ignore[method-assign]
+
+    def clean(answer: Any) -> Any:
+        if isinstance(answer, dict):
+            return {k: clean(v) for k, v in answer.items() if k != "ResponseMetadata"}
+        return answer
+
+    for one, other in zip(direct, serialized, strict=True):
+        assert clean(one) == clean(other), json.dumps([clean(one), clean(other)], default=str)
+    assert direct[0]["Items"][0]["blob"] == {"B": b"\x00\x01spend"}
+    assert direct[1]["LastEvaluatedKey"] == {"pk": item["pk"], "sk": item["sk"]}
