@@ -10,6 +10,12 @@ from spendwatch.platform import resources
 STACK_ID: Final = "Spendwatch"
 SERVICE_NAME: Final = "spendwatch"
 TAGS: Final = {"project": "spendwatch"}
+# Every resource carries the component it belongs to (the stack's top-level construct: storage, collection, api...),
+# so the deployment's own cost shows up per component in Cost Explorer and in spendwatch itself.
+COMPONENT_TAG: Final = "spendwatch:component"
+# The component of resources made at the stack's root (CDK's own helpers), and of construct ids renamed here.
+ROOT_COMPONENT: Final = "shared"
+COMPONENT_NAMES: Final = {"CommonLayer": "shared"}
 
 # Lambda unpacks the function asset into /var/task, so the config shipped beside the handler lands here.
 CONFIG_FILE_NAME: Final = "spendwatch.toml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -62,6 +63,7 @@ class SpendwatchStack(cdk.Stack):
             },
         )
         self._outputs()
+        tag_components(self)
 
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "TableName", value=self.storage.table.table_name)
@@ -73,3 +75,19 @@ class SpendwatchStack(cdk.Stack):
         for name, key in self.api.api_keys.items():
             # The key's value stays in API Gateway: aws apigateway get-api-key --api-key <id> --include-value
             cdk.CfnOutput(self, f"ApiKeyId{name}", value=key.key_id, description=f"API key id for {name}")
+
+
+def component_name(construct_id: str) -> str:
+    """A top-level construct's component: ``Storage`` -> ``storage``, ``AuditLog`` -> ``audit-log``."""
+    return names.COMPONENT_NAMES.get(construct_id) or re.sub(r"(?<!^)(?=[A-Z])", "-", construct_id).lower()
+
+
+def tag_components(stack: cdk.Stack) -> None:
+    """Tag every taggable resource with ``spendwatch:component``: its top-level construct's component.
+
+    Applied per child of the stack, so a construct added later is covered without a change here; the tag nearest
+    a resource wins, and what sits at the stack's root gets the root component.
+    """
+    cdk.Tags.of(stack).add(names.COMPONENT_TAG, names.ROOT_COMPONENT)
+    for child in stack.node.children:
+        cdk.Tags.of(child).add(names.COMPONENT_TAG, component_name(child.node.id))

@@ -1,5 +1,5 @@
 """The ``spendwatch`` command: ``local`` runs the whole system here, ``collect`` runs one collection,
-``test-alert`` checks every alert channel."""
+``test-alert`` checks every alert channel, ``cost-of-running`` prices the deployment itself."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def _day(text: str) -> date:
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of requests (0 or more)")
     return int(text)
 
 
@@ -90,7 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test_alert.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
     test_alert.add_argument("-v", "--verbose", action="store_true", help="more logs")
+
+    _add_cost_of_running(commands)
     return parser
+
+
+def _add_cost_of_running(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``cost-of-running [--config PATH] [--api-requests-per-day N]``."""
+    cost = commands.add_parser(
+        "cost-of-running",
+        help="print the deployment's own monthly AWS cost at list prices (us-east-1) for a config",
+        description="Estimate what the deployed stack costs a month for the config: schedules, sources, alerts and API "
+        "traffic priced at the list prices shipped with spendwatch; prints JSON {currency, monthly_total, items: "
+        "[{service, what, monthly}]}. No AWS call is made.",
+    )
+    cost.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
+    cost.add_argument(
+        "--api-requests-per-day", type=_count, default=200, help="API requests a day to price (default 200)"
+    )
+    cost.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,6 +161,10 @@ def _dispatch(args: argparse.Namespace, console: Console, logger: Logger, stop: 
         from spendwatch_local.alert_test_cmd import run_test_alert
 
         return run_test_alert(args.config, console)
+    if args.command == "cost-of-running":
+        from spendwatch_local.cost_cmd import run_cost_of_running
+
+        return run_cost_of_running(args.config, args.api_requests_per_day, console)
     from spendwatch_local.collect_cmd import CollectOptions, run_collect
 
     collect_options = CollectOptions(
