@@ -12,11 +12,12 @@ from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
+from spendwatch.domain import trend_chart
 from spendwatch.domain.alerts import SEVERITY_RANK, describe_scope
 from spendwatch.domain.money import ZERO, format_money
 
 from api import deps
-from api.views import overview, trend_chart
+from api.views import overview
 from api.views.allocation import unit_cost_rows
 
 if TYPE_CHECKING:
