@@ -29,6 +29,7 @@ from spendwatch.domain.plans import (
     check_rate_cards,
     check_unique_names,
 )
+from spendwatch.domain.report_periods import Reports
 from spendwatch.domain.scope import SCOPE_SCHEMA, check_scope
 
 SourceType = Literal["aws_ce", "digitalocean", "opencost", "vercel", "focus"]
@@ -278,6 +279,7 @@ class Config(BaseModel):
     secrets: SecretNames = Field(default_factory=SecretNames)
     policy: Policy = Field(default_factory=Policy)
     utilisation: Utilisation = Field(default_factory=Utilisation)
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("timezone")
     @classmethod

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from spendwatch.domain.alerts import Alert
+from spendwatch.domain.reports import Report
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.store.base import from_item
-from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, RUN, USAGE, strip_keys
+from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, REPORT, RUN, USAGE, strip_keys
 
 
 class UnreadableRecordError(ValueError):
@@ -47,6 +48,13 @@ class AlertWritten:
 
 
 @dataclass(frozen=True)
+class ReportWritten:
+    """A report was written (a new one, on INSERT): the outbox of report delivery."""
+
+    report: Report
+
+
+@dataclass(frozen=True)
 class UsageChanged:
     """A usage item was written (pushed or collected): which metric, for which day, from which source."""
 
@@ -62,7 +70,7 @@ class OtherChange:
     item_type: str | None
 
 
-Change = DayTotalsChanged | BudgetChanged | RunRecorded | AlertWritten | UsageChanged | OtherChange
+Change = DayTotalsChanged | BudgetChanged | RunRecorded | AlertWritten | ReportWritten | UsageChanged | OtherChange
 
 
 def new_image(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,6 +94,8 @@ def decode(record: Mapping[str, Any]) -> Change:
             return RunRecorded(CollectionRun.model_validate(data))
         if kind == ALERT:
             return AlertWritten(Alert.model_validate(data))
+        if kind == REPORT:
+            return ReportWritten(Report.model_validate(data))
         if kind == USAGE:
             return UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"]))
         return OtherChange(kind if isinstance(kind, str) else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, PK, RUN, SK, TTL, USAGE
+from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, PK, REPORT, RUN, SK, TTL, USAGE
 
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 
@@ -67,9 +67,11 @@ class StreamConsumer:
 # created or changed over the API is evaluated at once. Usage (pushed or collected) is checked against the plan
 # limits on its metric.
 ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=(DAY_AGGREGATE, RUN, BUDGET, USAGE))
-# Delivery consumes new alert items (the outbox). An escalation is a new item (its level is part of the id);
-# MODIFY events (status, delivery state) never re-deliver.
-ALERT_DELIVER = StreamConsumer(function="alert-deliver", item_types=(ALERT,), event_names=("INSERT",), batch_size=25)
+# Delivery consumes new alert and report items (the outbox). An escalation is a new item (its level is part of the
+# id); a report is written once per period and kind; MODIFY events (status, delivery state) never re-deliver.
+ALERT_DELIVER = StreamConsumer(
+    function="alert-deliver", item_types=(ALERT, REPORT), event_names=("INSERT",), batch_size=25
+)
 # Pricing consumes usage items, pushed or collected: each batch re-prices the (card, tenant, period)s it touches
 # and writes priced charges and their daily aggregates, which evaluation then sees like any other cost.
 PRICE = StreamConsumer(function="price", item_types=(USAGE,), max_batching_window_seconds=2)
