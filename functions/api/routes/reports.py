@@ -10,7 +10,7 @@ from spendwatch.domain.reports import REPORT_ID_PATTERN, Report, ReportKind, rep
 from spendwatch.store import InvalidTokenError
 
 from api import deps
-from api.schemas import ReportOut, ReportPage
+from api.report_schemas import ReportOut, ReportPage
 from api.web.errors import ApiError
 
 router = Router()

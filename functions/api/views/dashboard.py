@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from spendwatch.domain import trend_chart
 from spendwatch.domain.alerts import SEVERITY_RANK, describe_scope
 from spendwatch.domain.money import ZERO, format_money
+from spendwatch.domain.unit_costs import unit_cost_rows
 
 from api import deps
 from api.views import overview
-from api.views.allocation import unit_cost_rows
 
 if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert
@@ -55,7 +55,9 @@ def build(now: datetime | None = None) -> Dashboard:
     if config.unit_costs:
         store, first = deps.store(), data.now.date().replace(day=1)
         data.unit_costs = [
-            row for unit in config.unit_costs for row in unit_cost_rows(store, config, unit, first, data.now.date())
+            row
+            for unit in config.unit_costs
+            for row in unit_cost_rows(store, unit, config.currency, first, data.now.date())
         ]
     return data
 

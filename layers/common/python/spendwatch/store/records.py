@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -79,26 +79,26 @@ def new_image(record: Mapping[str, Any]) -> dict[str, Any]:
     return from_item(image) if image else {}
 
 
+_DECODERS: dict[str, Callable[[dict[str, Any]], Change]] = {
+    DAY_AGGREGATE: lambda data: DayTotalsChanged(str(data["source"]), date.fromisoformat(data["period"])),
+    BUDGET: lambda data: BudgetChanged(str(data["id"])),
+    RUN: lambda data: RunRecorded(CollectionRun.model_validate(data)),
+    ALERT: lambda data: AlertWritten(Alert.model_validate(data)),
+    REPORT: lambda data: ReportWritten(Report.model_validate(data)),
+    USAGE: lambda data: UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"])),
+}
+
+
 def decode(record: Mapping[str, Any]) -> Change:
     """What a Lambda-shaped stream record says changed; UnreadableRecordError when its item is malformed."""
     try:
         image = record.get("dynamodb", {}).get("NewImage") or {}
         item = from_item(image)
         kind = item.get(ITEM_TYPE)
-        data = strip_keys(item)
-        if kind == DAY_AGGREGATE:
-            return DayTotalsChanged(str(data["source"]), date.fromisoformat(data["period"]))
-        if kind == BUDGET:
-            return BudgetChanged(str(data["id"]))
-        if kind == RUN:
-            return RunRecorded(CollectionRun.model_validate(data))
-        if kind == ALERT:
-            return AlertWritten(Alert.model_validate(data))
-        if kind == REPORT:
-            return ReportWritten(Report.model_validate(data))
-        if kind == USAGE:
-            return UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"]))
-        return OtherChange(kind if isinstance(kind, str) else None)
+        decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
+        if decoder is None:
+            return OtherChange(kind if isinstance(kind, str) else None)
+        return decoder(strip_keys(item))
     # Whatever a malformed image makes the deserializer or a model raise (ValidationError is a ValueError).
     except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError) as exc:
         raise UnreadableRecordError(f"record {record.get('eventID', '?')} is unreadable: {exc}") from exc
