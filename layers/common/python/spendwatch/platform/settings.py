@@ -89,3 +89,9 @@ class DeliverSettings(FunctionSettings):
 
     topic_arn: str | None = Field(None, alias=resources.ENV_TOPIC)
     slack_webhook_url: SecretStr | None = Field(None, alias="SLACK_WEBHOOK_URL")
+
+
+class ReportSettings(FunctionSettings):
+    """The report function: the table, and the bucket its HTML and CSV files go to."""
+
+    bucket: str = Field(alias=resources.ENV_BUCKET, min_length=3)
