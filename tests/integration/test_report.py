@@ -3,6 +3,7 @@ cent, its CSV and HTML in the bucket, and that a second run for the same period 
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from collections.abc import Iterator
@@ -14,11 +15,12 @@ from urllib.parse import urlparse
 import pytest
 from spendwatch.domain.alerts import Alert, alert_id
 from spendwatch.domain.models import CostItem
-from spendwatch.platform import clock
+from spendwatch.platform import clock, resources
+from spendwatch.store.table import ALERT_DELIVER
 from spendwatch.store.writer import CostWriter
 
 from report.handler import handler
-from tests.integration.conftest import BUCKET, LambdaContext, call_api, store, write_config
+from tests.integration.conftest import BUCKET, TABLE, LambdaContext, call_api, store, write_config
 
 FIRST, LAST = date(2024, 7, 1), date(2024, 11, 30)
 COLLECTED = datetime(2024, 12, 1, tzinfo=UTC)
@@ -224,3 +226,108 @@ def test_a_scheduled_time_is_read_in_the_zone(seeded: dict[str, Any]) -> None:
     report = run("daily", scheduled_time="2024-11-04T00:00:00Z")["report"]
 
     assert report["id"] == "2024-11-03-daily"
+
+
+# -- delivery through the outbox -------------------------------------------------------------------------------
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:spendwatch-alerts"
+
+
+@pytest.fixture
+def outbox(seeded: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The report's stream tapped as the deliver function's mapping filters it, a fake Slack, SNS with subscribers."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+
+    from alert.deliver.channels import slack
+    from spendwatch_local.fakes.slack import FakeSlack
+    from tests.integration.stream_tap import tapped
+
+    monkeypatch: pytest.MonkeyPatch = seeded["monkeypatch"]
+    write_config(seeded, CONFIG.format(timezone="Europe/Berlin"))
+    parameters.clear_caches()
+    with tapped(seeded, TABLE, "2024-11-04T08:00:00Z") as env, FakeSlack() as fake:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", fake.url)
+        monkeypatch.setenv(resources.ENV_TOPIC, TOPIC_ARN)
+        monkeypatch.setattr(slack, "sleep", lambda _seconds: None)
+        boto3.client("sns").create_topic(Name="spendwatch-alerts")
+        env["queues"] = {name: subscriber(policy) for name, policy in (("all", None), ("reports", ["report"]))}
+        env["slack"] = fake
+        yield env
+    parameters.clear_caches()
+
+
+def subscriber(kinds: list[str] | None) -> str:
+    """An SQS subscriber of the topic (raw delivery), filtered on ``kind`` when ``kinds`` is given."""
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"sub-{'-'.join(kinds or ['all'])}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"RawMessageDelivery": "true"}
+    if kinds:
+        attributes["FilterPolicy"] = json.dumps({"kind": kinds})
+    boto3.client("sns").subscribe(TopicArn=TOPIC_ARN, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return str(url)
+
+
+def received(url: str) -> list[dict[str, Any]]:
+    import boto3
+
+    found = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    return list(found.get("Messages", []))
+
+
+def deliver(event: dict[str, Any]) -> dict[str, Any]:
+    from alert.deliver.handler import handler as deliver_handler
+
+    response: dict[str, Any] = deliver_handler(copy.deepcopy(event), LambdaContext())
+    return response
+
+
+def test_a_report_is_delivered_once_whatever_runs_again(outbox: dict[str, Any]) -> None:
+    report = run("weekly")["report"]
+    event = {"Records": outbox["tap"].take(ALERT_DELIVER)}
+    assert len(event["Records"]) == 1
+
+    assert deliver(event) == {"batchItemFailures": []}
+
+    (post,) = outbox["slack"].accepted
+    assert post["blocks"][0]["text"]["text"].startswith("spendwatch weekly report 2024-10-28 to 2024-11-03")
+    assert any(e.get("type") == "button" for b in post["blocks"] for e in b.get("elements", []))
+    (message,) = received(outbox["queues"]["reports"])
+    attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attrs == {"kind": "report", "severity": "info", "report_kind": "weekly", "report_id": report["id"]}
+    assert f"spendwatch weekly report 2024-10-28 to 2024-11-03: {report['total']} USD" in message["Body"]
+    assert len(received(outbox["queues"]["all"])) == 1
+    stored = store().get_report(report["id"])
+    assert stored is not None and {n: d.status for n, d in stored.delivery.items()} == {
+        "slack": "delivered",
+        "sns": "delivered",
+    }
+
+    # A second run of the report stores nothing new; a retried batch and a direct delivery post nothing.
+    again = run("weekly", date="2024-11-06")
+    assert again == {"created": False, "report": report}
+    assert outbox["tap"].take(ALERT_DELIVER) == []  # only MODIFYs (delivery state) were written since
+    assert deliver(event) == {"batchItemFailures": []}
+    assert deliver({"report_id": report["id"]})["delivered"] is True
+    assert len(outbox["slack"].posts) == 1
+    assert received(outbox["queues"]["all"]) == [] and received(outbox["queues"]["reports"]) == []
+
+
+def test_a_failed_slack_post_is_retried_without_posting_sns_again(outbox: dict[str, Any]) -> None:
+    run("daily")
+    event = {"Records": outbox["tap"].take(ALERT_DELIVER)}
+    outbox["slack"].reject(times=1)
+
+    first = deliver(event)
+    second = deliver(event)
+
+    assert [f["itemIdentifier"] for f in first["batchItemFailures"]] == [
+        r["dynamodb"]["SequenceNumber"] for r in event["Records"]
+    ]
+    assert second == {"batchItemFailures": []}
+    assert len(outbox["slack"].accepted) == 1
+    assert len(received(outbox["queues"]["all"])) == 1

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord, DynamoDBStreamEvent
 from spendwatch.domain.alerts import Alert, Delivery
 from spendwatch.domain.config import cached_config
+from spendwatch.domain.reports import Report
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
@@ -27,6 +28,7 @@ from spendwatch.platform.settings import DeliverSettings
 from spendwatch.store import Store, StoreError
 from spendwatch.store.records import AlertWritten, UnreadableRecordError, decode
 
+from alert.deliver import reports
 from alert.deliver.channels import slack
 from alert.deliver.channels.sns import SnsChannel
 
@@ -54,11 +56,18 @@ class Channel(Protocol):
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Deliver a batch of new alerts; records that failed are reported so Lambda retries only those."""
+    """Deliver a batch of new alerts and reports; records that failed are reported so Lambda retries only those.
+
+    Invoked directly with ``{"report_id": ...}`` it delivers that stored report (what ``spendwatch report`` does).
+    """
     settings = DeliverSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
-    records = list(DynamoDBStreamEvent(event).records)
-    failures = deliver(records, store, lambda: channels(settings), utc_now())
+    opened = once(lambda: channels(settings))
+    if event.get("report_id"):
+        return reports.deliver_now(str(event["report_id"]), store, opened, utc_now())
+    due_reports, records = reports.split(list(DynamoDBStreamEvent(event).records), record_key)
+    failures = deliver(records, store, opened, utc_now())
+    failures.update(reports.deliver_reports(due_reports, store, opened, utc_now()))
 
     def check(record: DynamoDBRecord) -> None:
         if reason := failures.get(record_key(record)):
@@ -80,6 +89,18 @@ def channels(settings: DeliverSettings) -> list[Channel]:
     return found
 
 
+def once(open_channels: Callable[[], list[Channel]]) -> Callable[[], list[Channel]]:
+    """``open_channels`` called at most once, when first needed (alerts and reports share the channels)."""
+    opened: list[list[Channel]] = []
+
+    def get() -> list[Channel]:
+        if not opened:
+            opened.append(open_channels())
+        return opened[0]
+
+    return get
+
+
 @dataclass
 class Unavailable:
     """A channel that cannot be used this time (its secret cannot be read): every alert fails and is retried."""
@@ -90,6 +111,10 @@ class Unavailable:
     def send(self, alerts: Sequence[Alert]) -> dict[str, Delivery]:
         """Fail every alert with the reason."""
         return {alert.id: Delivery(status="failed", attempts=0, error=self.error) for alert in alerts}
+
+    def send_report(self, report: Report) -> Delivery:
+        """Fail the report with the reason."""
+        return Delivery(status="failed", attempts=0, error=self.error)
 
 
 # -- the outbox -----------------------------------------------------------------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from spendwatch.domain.alerts import Alert, Delivery
 
 from alert.deliver.render import render_text
+
+if TYPE_CHECKING:
+    from spendwatch.domain.reports import Report
 
 CONSOLE_CHANNEL = "console"
 
@@ -27,3 +30,11 @@ class ConsoleChannel:
             self.out.write(f"\n=== spendwatch alert ===\n{render_text(alert)}\n")
         self.out.flush()
         return {alert.id: Delivery(status="delivered", attempts=1) for alert in alerts}
+
+    def send_report(self, report: Report) -> Delivery:
+        """Print a report; printing counts as delivered."""
+        from alert.deliver.report_render import render_text as report_text
+
+        self.out.write(f"\n=== spendwatch report ===\n{report_text(report)}\n")
+        self.out.flush()
+        return Delivery(status="delivered", attempts=1)

@@ -17,6 +17,7 @@ from alert.deliver.render import amounts, clip, freshness, money, percent
 
 if TYPE_CHECKING:
     import httpx
+    from spendwatch.domain.reports import Report
 
 CHANNEL = "slack"
 ENV_WEBHOOK = "SLACK_WEBHOOK_URL"
@@ -255,6 +256,20 @@ class SlackChannel:
             if self.client is None:
                 client.close()
         return results
+
+    def send_report(self, report: Report) -> Delivery:
+        """Post a report as one message (see ``slack_report``)."""
+        import httpx
+
+        from alert.deliver.channels.slack_report import report_payload
+
+        _quiet_httpx()
+        client = self.client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        try:
+            return post(client, self.url, report_payload(report), self.pause)
+        finally:
+            if self.client is None:
+                client.close()
 
 
 def channel(secret_name: str, override: str | None = None) -> SlackChannel | ConsoleChannel:
