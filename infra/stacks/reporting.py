@@ -68,18 +68,7 @@ class Reporting(Construct):
             files,
             "The report files' keys (reports/<kind>/<start>.html|.csv) are made at run time under one prefix.",
         )
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.failures,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the report schedules.",
-        )
+        self.failures = self._failure_queue()
         self.role = iam.Role(
             self,
             "SchedulerRole",
@@ -98,6 +87,17 @@ class Reporting(Construct):
             kind: self._schedule(kind, expression, config.timezone)
             for kind, expression in config.reports.schedules().items()
         }
+
+    def _failure_queue(self) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            "Failures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(queue, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the report schedules.")
+        return queue
 
     def _schedule(self, kind: str, expression: str, timezone: str) -> scheduler.CfnSchedule:
         return scheduler.CfnSchedule(

@@ -241,20 +241,26 @@ def _serve(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="spendwatch-api", daemon=True
     ).start()
     shutdown.add("http", server.stop)
-    scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
-    scheduler.start()
-    shutdown.add("scheduler", scheduler.stop)
-    staleness = _staleness_checks(backend.aws.region, started_at, logger)
-    staleness.start()
-    shutdown.add("staleness", staleness.stop)
-    reports = _report_schedules(backend, started_at, console, logger)
-    reports.start()
-    shutdown.add("reports", reports.stop)
+    collections = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
+    for step, timer in _timers(collections, backend, started_at, console, logger):
+        timer.start()
+        shutdown.add(step, timer.stop)
     if stop.is_set():
         return EXIT_OK
     elapsed = time.monotonic() - started
     _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env, elapsed)
     return EXIT_OK
+
+
+def _timers(
+    collections: Scheduler, backend: _Backend, started_at: datetime, console: Console, logger: Logger
+) -> list[tuple[str, Scheduler]]:
+    """What fires on schedules, by shutdown step: collections, the staleness check, the reports."""
+    return [
+        ("scheduler", collections),
+        ("staleness", _staleness_checks(backend.aws.region, started_at, logger)),
+        ("reports", _report_schedules(backend, started_at, console, logger)),
+    ]
 
 
 def _push_demo_usage(backend: _Backend, today: date, console: Console) -> None:
