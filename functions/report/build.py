@@ -45,6 +45,7 @@ HISTORY_DAYS = 365
 INTERVAL_LEVEL = 0.8
 CHART_DAYS: dict[ReportKind, int] = {"daily": 30, "weekly": 56, "monthly": 92}
 WARN_UTILISATION = Decimal(80)
+MAX_ALERTS = 50  # listed on the item (alerts_opened counts them all): a busy month stays far below 400 KB
 
 CsvRow = tuple[date, str, str, Decimal]  # day, provider, service, amount
 
@@ -86,7 +87,7 @@ def build(store: Store, config: Config, kind: ReportKind, today: date, now: date
         movers=movers,
         budgets=budgets(store, config, end),
         alerts_opened=len(opened),
-        alerts=opened,
+        alerts=opened[:MAX_ALERTS],
         recommendations_open=len(recs),
         recommendations_monthly_savings=sum((r.monthly_savings for r in recs if r.currency == currency), ZERO),
         unit_costs=[
