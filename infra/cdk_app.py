@@ -32,7 +32,7 @@ from infra.bundling import Project, build_assets  # noqa: E402
 from infra.stacks import names  # noqa: E402
 from infra.stacks.spendwatch_stack import SpendwatchStack  # noqa: E402
 
-DEPLOYED_FUNCTIONS = ("collect", "api", "alert", "price", "recommend")
+DEPLOYED_FUNCTIONS = ("collect", "api", "alert", "price", "recommend", "report")
 _FALSE = {"0", "false", "no", "off"}
 
 

@@ -324,45 +324,6 @@ class SummaryResponse(BaseModel):
     recommendations: RecommendationsSummary
 
 
-class ReportLineOut(BaseModel):
-    """One row of a report's breakdown."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    key: str
-    amount: Money
-    previous: Money | None = Field(description="The same row in the period before, when it was known")
-
-
-class ReportOut(BaseModel):
-    """A report as it was sent."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    id: str = Field(description="<period start>-<kind>")
-    kind: str = Field(description="daily, weekly or monthly")
-    start: date
-    end: date
-    timezone: str
-    generated_at: datetime
-    currency: str
-    total: Money
-    previous_total: Money | None
-    projected_month_end: Money | None
-    breakdown: dict[str, list[ReportLineOut]] = Field(description="dimension -> rows, largest first")
-    alerts_opened: int
-    artifacts: dict[str, str] = Field(description="format (html, csv) -> S3 URI of the sent file")
-
-
-class ReportPage(BaseModel):
-    """A page of reports."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    items: list[ReportOut]
-    next_token: str | None
-
-
 Quantity = str  # a decimal string such as "12.5"; never a float
 
 

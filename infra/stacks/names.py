@@ -46,5 +46,8 @@ PRICE_TIMEOUT_SECONDS: Final = 120
 # month of charges; 200 droplets' evaluation takes well under a second.
 RECOMMEND_MEMORY_MB: Final = 512
 RECOMMEND_TIMEOUT_SECONDS: Final = 120
+# Reporting reads a year of daily totals (the projection) and the period's breakdowns, and writes two small files.
+REPORT_MEMORY_MB: Final = 512
+REPORT_TIMEOUT_SECONDS: Final = 120
 # A failure record still in the queue after a day notifies again.
 FAILURE_AGE_ALARM_SECONDS: Final = 24 * 60 * 60

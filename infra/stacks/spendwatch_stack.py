@@ -16,12 +16,13 @@ from infra.stacks.alerting import Alerting
 from infra.stacks.api import Api
 from infra.stacks.collection import Collection
 from infra.stacks.pricing import Pricing, Recommending
+from infra.stacks.reporting import Reporting
 from infra.stacks.shared import common_layer
 from infra.stacks.storage import Storage
 
 
 class SpendwatchStack(cdk.Stack):
-    """Storage, collection, pricing, the API and alerting, built from one validated config."""
+    """Storage, collection, pricing, reporting, the API and alerting, built from one validated config."""
 
     def __init__(
         self,
@@ -50,6 +51,9 @@ class SpendwatchStack(cdk.Stack):
         self.recommending = Recommending(
             self, "Recommending", storage=self.storage, layer=layer, code=assets.functions["recommend"]
         )
+        self.reporting = Reporting(
+            self, "Reporting", config=config, storage=self.storage, layer=layer, code=assets.functions["report"]
+        )
         self.alerting = Alerting(
             self,
             "Alerting",
@@ -72,6 +76,7 @@ class SpendwatchStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.collection.dead_letters.queue_url)
         cdk.CfnOutput(self, "AlertFailureQueueUrl", value=self.alerting.failures.queue_url)
+        cdk.CfnOutput(self, "ReportFailureQueueUrl", value=self.reporting.failures.queue_url)
         for name, key in self.api.api_keys.items():
             # The key's value stays in API Gateway: aws apigateway get-api-key --api-key <id> --include-value
             cdk.CfnOutput(self, f"ApiKeyId{name}", value=key.key_id, description=f"API key id for {name}")

@@ -1,5 +1,6 @@
-"""The ``spendwatch`` command: ``local`` runs the whole system here, ``collect`` runs one collection,
-``test-alert`` checks every alert channel, ``cost-of-running`` prices the deployment itself."""
+"""The ``spendwatch`` command: ``local`` runs the whole system here, ``collect`` runs one collection, ``report``
+builds and delivers one report, ``test-alert`` checks every alert channel, ``cost-of-running`` prices the
+deployment itself."""
 
 from __future__ import annotations
 
@@ -77,6 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
     collect.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
     collect.add_argument("-v", "--verbose", action="store_true", help="show the function's INFO logs")
+
+    report = commands.add_parser(
+        "report",
+        help="build and deliver the daily, weekly or monthly report",
+        description="Build the report of the last complete day, week (Monday to Sunday) or calendar month before "
+        "--date (default: today in the config's time zone), store it with its HTML page and CSV, and deliver it "
+        "to Slack and SNS; a report already stored is printed and not posted again. Against AWS_ENDPOINT_URL if "
+        "set, else real AWS.",
+    )
+    report.add_argument("kind", choices=("daily", "weekly", "monthly"), help="which report")
+    report.add_argument("--date", type=_day, help="make it as on this local day (YYYY-MM-DD)")
+    report.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
+    report.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
+    report.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
+    report.add_argument("-v", "--verbose", action="store_true", help="show the functions' INFO logs")
 
     migrate = commands.add_parser(
         "migrate-usage",
@@ -165,6 +181,18 @@ def _dispatch(args: argparse.Namespace, console: Console, logger: Logger, stop: 
         from spendwatch_local.cost_cmd import run_cost_of_running
 
         return run_cost_of_running(args.config, args.api_requests_per_day, console)
+    if args.command == "report":
+        from spendwatch_local.report_cmd import ReportOptions, run_report
+
+        report_options = ReportOptions(
+            kind=args.kind,
+            date=args.date,
+            config=args.config,
+            table=args.table,
+            bucket=args.bucket,
+            verbose=args.verbose,
+        )
+        return run_report(report_options, console, logger)
     from spendwatch_local.collect_cmd import CollectOptions, run_collect
 
     collect_options = CollectOptions(

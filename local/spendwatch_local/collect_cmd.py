@@ -48,7 +48,7 @@ def run_collect(options: CollectOptions, console: Console, logger: Logger) -> in
         known = [source.name for source in localconfig.read_config(path).sources]
         if options.source not in known:
             raise UsageError(f"no source named {options.source!r} in {path} (known: {', '.join(known) or 'none'})")
-        region = _target_aws(environ, options)
+        region = target_aws(environ, options.table, options.bucket)
     except (UsageError, ConfigError) as exc:
         console.error(str(exc))
         return EXIT_USAGE
@@ -78,12 +78,12 @@ def backfill_window(start: date | None, end: date | None) -> tuple[date, date] |
     return start, end
 
 
-def _target_aws(environ: MutableMapping[str, str], options: CollectOptions) -> str:
+def target_aws(environ: MutableMapping[str, str], table: str | None, bucket: str | None) -> str:
     """Set where the function's clients go and which table/bucket it writes; return the region."""
-    if options.table:
-        environ[resources.ENV_TABLE] = options.table
-    if options.bucket:
-        environ[resources.ENV_BUCKET] = options.bucket
+    if table:
+        environ[resources.ENV_TABLE] = table
+    if bucket:
+        environ[resources.ENV_BUCKET] = bucket
     if environ.get(ENDPOINT_ENV):
         # A local endpoint (spendwatch local, moto, LocalStack): the local defaults are the right names.
         environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)

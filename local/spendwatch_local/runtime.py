@@ -11,9 +11,11 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from spendwatch.domain.budgets import local_today
 from spendwatch.domain.config import Config, ConfigError
 from spendwatch.platform import clock, resources
 from spendwatch.store import Store
@@ -221,6 +223,7 @@ def _serve(
         fire(source, started_at)
     if options.demo:
         _push_demo_usage(backend, started_at.date(), console)
+        _demo_reports(backend, started_at, console)
     # The stream functions (alert evaluation and delivery) then catch up from the start of the stream (trim
     # horizon, as the event sources start) and run as records arrive; started after the first collections so
     # they don't compete with them for moto; a 1 s batching window instead of 5 s keeps the loop snappy.
@@ -238,17 +241,26 @@ def _serve(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="spendwatch-api", daemon=True
     ).start()
     shutdown.add("http", server.stop)
-    scheduler = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
-    scheduler.start()
-    shutdown.add("scheduler", scheduler.stop)
-    staleness = _staleness_checks(backend.aws.region, started_at, logger)
-    staleness.start()
-    shutdown.add("staleness", staleness.stop)
+    collections = Scheduler(plan.schedules, lambda s, t: fire(s, t, f"[{t:%Y-%m-%d %H:%M}Z] "), started_at, logger)
+    for step, timer in _timers(collections, backend, started_at, console, logger):
+        timer.start()
+        shutdown.add(step, timer.stop)
     if stop.is_set():
         return EXIT_OK
     elapsed = time.monotonic() - started
     _print_ready(console, options.host, server.port, os.environ[resources.ENV_API_TOKEN], token_from_env, elapsed)
     return EXIT_OK
+
+
+def _timers(
+    collections: Scheduler, backend: _Backend, started_at: datetime, console: Console, logger: Logger
+) -> list[tuple[str, Scheduler]]:
+    """What fires on schedules, by shutdown step: collections, the staleness check, the reports."""
+    return [
+        ("scheduler", collections),
+        ("staleness", _staleness_checks(backend.aws.region, started_at, logger)),
+        ("reports", _report_schedules(backend, started_at, console, logger)),
+    ]
 
 
 def _push_demo_usage(backend: _Backend, today: date, console: Console) -> None:
@@ -282,6 +294,47 @@ def _staleness_checks(region: str, started_at: datetime, logger: Logger) -> Sche
             logger.exception("staleness check failed")
 
     return Scheduler({"staleness": parse_schedule(resources.STALENESS_SCHEDULE)}, check, started_at, logger)
+
+
+def _make_report(report: LocalFunction, event: dict[str, Any], console: Console, prefix: str = "") -> None:
+    """Invoke the report function and print one line; the stream delivers a new report as deployed."""
+    made = report.invoke(event)
+    item = made["report"]
+    state = "stored" if made["created"] else "already stored"
+    console.line(f"{prefix}report {item['id']}: {state}, total {item['total']} {item['currency']}")
+
+
+def _demo_reports(backend: _Backend, started_at: datetime, console: Console) -> None:
+    """The demo's daily and weekly reports, made after its collections and pricing, before the stream runs (so
+    they are delivered like scheduled ones)."""
+    report = LocalFunction("report", backend.aws.region)
+    today = local_today(started_at, backend.config.timezone)
+    for kind in ("daily", "weekly"):
+        _make_report(report, {"kind": kind, "date": today.isoformat()}, console, "demo: ")
+
+
+def _report_schedules(backend: _Backend, started_at: datetime, console: Console, logger: Logger) -> Scheduler:
+    """The report function on each ``[reports]`` schedule, in the config's time zone (never at start), as the
+    deployed EventBridge Scheduler schedules invoke it."""
+    report = LocalFunction("report", backend.aws.region)
+    zone = backend.config.timezone
+    schedules: dict[str, Schedule] = {
+        kind: parse_schedule(cron, zone) for kind, cron in backend.config.reports.schedules().items()
+    }
+
+    def fire(kind: str, fired_at: datetime) -> None:
+        try:
+            _make_report(
+                report,
+                {"kind": kind, "scheduled_time": fired_at.isoformat()},
+                console,
+                f"[{fired_at:%Y-%m-%d %H:%M}Z] ",
+            )
+        except Exception:
+            # The next schedule makes the next report; this one can be made with `spendwatch report`.
+            logger.exception("scheduled report failed", extra={"kind": kind})
+
+    return Scheduler(schedules, fire, started_at, logger)
 
 
 def _export_function_settings(environ: MutableMapping[str, str], created: LocalResources, config_file: Path) -> None:
@@ -335,9 +388,10 @@ def _print_setup(console: Console, backend: _Backend, demo: bool) -> None:
         resources.ENV_TABLE: created.table,
         resources.ENV_BUCKET: created.bucket,
         resources.ENV_CONFIG: str(config_file),
+        resources.ENV_TOPIC: created.topic_arn,
         **(backend.demo.exports if backend.demo is not None else {}),
     }
-    console.line("  to run `spendwatch collect SOURCE` against it from another shell:")
+    console.line("  to run `spendwatch collect SOURCE` or `spendwatch report KIND` against it from another shell:")
     console.line("    export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in exports.items()))
 
 

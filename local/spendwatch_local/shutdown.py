@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Consumers first (nothing new is invoked), then what fires work, then what serves it, then AWS underneath.
-ORDER = ("poller", "scheduler", "staleness", "http", "providers", "aws")
+ORDER = ("poller", "scheduler", "staleness", "reports", "http", "providers", "aws")
 
 Stop = Callable[[float], None]  # called with the seconds it may take
 

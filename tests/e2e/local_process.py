@@ -105,6 +105,18 @@ class Runtime:
         run: dict[str, Any] = json.loads(done.stdout)
         return run
 
+    def report(self, *args: str) -> tuple[int, dict[str, Any] | None]:
+        """`spendwatch report ARGS...` from another process, like ``collect``: its exit code and printed JSON."""
+        done = subprocess.run(
+            [spendwatch(), "report", *args],
+            env={**clean_env(), **self.exports},
+            capture_output=True,
+            text=True,
+            timeout=COLLECT_TIMEOUT,
+            check=False,
+        )
+        return done.returncode, json.loads(done.stdout) if done.stdout.strip() else None
+
 
 def _read_lines(stream: Any, sink: queue.Queue[str | None]) -> None:
     for line in stream:

@@ -159,3 +159,34 @@ def test_collecting_again_from_another_shell_changes_nothing(runtime: Runtime, t
     assert run["requests"] >= 1
     assert run["window"]["start"] == (today - timedelta(days=demo_data.DEMO_DAYS)).isoformat()
     assert {group_by: _totals(runtime, today, group_by) for group_by in before} == before
+
+
+def test_the_demo_has_a_daily_and_a_weekly_report_and_the_cli_makes_the_monthly_once(
+    runtime: Runtime, today: date
+) -> None:
+    def costs_total(start: str, end: str) -> str:
+        status, body = runtime.get(f"/v1/costs?start={start}&end={end}")
+        assert status == 200, body
+        return str(body["total"])
+
+    # The demo made yesterday's report and last week's at start-up, after its collections.
+    status, page = runtime.get("/v1/reports")
+    assert status == 200, page
+    reports = {item["kind"]: item for item in page["items"]}
+    yesterday = today - timedelta(days=1)
+    monday = today - timedelta(days=today.weekday() + 7)
+    assert reports["daily"]["id"] == f"{yesterday}-daily"
+    assert reports["weekly"]["id"] == f"{monday}-weekly"
+    for report in (reports["daily"], reports["weekly"]):
+        assert report["total"] == costs_total(report["start"], report["end"])
+        assert set(report["artifacts"]) == {"html", "csv"}
+
+    # `spendwatch report monthly` from another shell: printed as JSON, stored, delivered, exit 0; again: the same.
+    code, made = runtime.report("monthly", "--date", today.isoformat())
+    assert code == 0 and made is not None
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    assert (made["start"], made["end"]) == (last_month_end.replace(day=1).isoformat(), last_month_end.isoformat())
+    assert made["total"] == costs_total(made["start"], made["end"])
+    assert {state["status"] for state in made["delivery"].values()} == {"delivered"}
+    assert runtime.get(f"/v1/reports/{made['id']}")[1] == {k: v for k, v in made.items() if k != "delivery"}
+    assert runtime.report("monthly", "--date", today.isoformat()) == (0, made)

@@ -204,3 +204,38 @@ def test_openapi_documents_the_page_as_html_with_its_token_parameter(aws_env: di
     assert [(p["name"], p["in"], p.get("required", False)) for p in operation["parameters"]] == [
         ("token", "query", False)
     ]
+
+
+def test_the_page_links_the_latest_reports(aws_env: dict[str, Any]) -> None:
+    from datetime import date
+
+    from spendwatch.domain.reports import Report
+
+    write_config(aws_env, 'currency = "USD"\n')
+    now = clock.utc_now()
+    for n, (kind, links_until) in enumerate((("daily", now + timedelta(days=7)), ("weekly", now - timedelta(days=1)))):
+        day = date(2026, 3, 2 + n)
+        store().put_report(
+            Report(
+                kind=kind,
+                start=day,
+                end=day + timedelta(days=6 if kind == "weekly" else 0),
+                generated_at=now,
+                currency="USD",
+                total=Decimal("12.35"),
+                previous_total=Decimal("10"),
+                artifacts={"html": f"s3://b/reports/{kind}/{day}.html", "csv": f"s3://b/reports/{kind}/{day}.csv"},
+                links={"html": f"https://b.example/{kind}.html?X-Amz-Signature=a&b=1", "csv": "https://b.example/c"},
+                links_expire_at=links_until,
+            )
+        )
+
+    body = _page({"token": TOKEN})["body"]
+
+    section = body[body.index('id="reports"') : body.index("</section>", body.index('id="reports"'))]
+    assert "/v1/reports/2026-03-03-weekly" in section and "/v1/reports/2026-03-02-daily" in section
+    assert section.index("2026-03-03-weekly") < section.index("2026-03-02-daily")  # newest period first
+    assert '<a href="https://b.example/daily.html?X-Amz-Signature=a&amp;b=1">HTML</a>' in section
+    assert "https://b.example/weekly.html" not in section  # its links have expired: the S3 URI is shown instead
+    assert "s3://b/reports/weekly/2026-03-03.html" in section
+    assert "12.35 USD" in section and "+23.5 %" in section

@@ -50,9 +50,16 @@ def test_a_stored_report_is_served_exactly(aws_env: dict[str, Any]) -> None:
         "currency": "EUR",
         "total": "1234.57",
         "previous_total": "1000.00",
+        "change_pct": "23.5",
         "projected_month_end": None,
+        "projection": None,
         "breakdown": {"service": [{"key": "Amazon EC2", "amount": "0.00", "previous": None}]},
+        "movers": {},
+        "budgets": [],
         "alerts_opened": 3,
+        "alerts": [],
+        "recommendations": {"open": 0, "monthly_savings": "0.00"},
+        "unit_costs": [],
         "artifacts": {"html": "s3://bucket/reports/x.html"},
     }
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
+from spendwatch.domain import trend_chart
 from spendwatch.domain.forecast import ForecastPoint
 
-from api.views import dashboard, overview, trend_chart
+from api.views import dashboard, overview
 
 TODAY = date(2026, 3, 15)
 NICE_MANTISSAS = {Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5)}

@@ -26,6 +26,7 @@ from spendwatch.channels.configured import delivery_channels
 from spendwatch.domain.alerts import Alert, Delivery
 from spendwatch.domain.config import cached_config
 from spendwatch.domain.digest import goes_to_digest
+from spendwatch.domain.reports import Report
 from spendwatch.platform.aws import client
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
@@ -39,6 +40,8 @@ from spendwatch.store.records import (
     UnreadableRecordError,
     decode,
 )
+
+from alert.deliver import reports
 
 # Every record gets a response entry; a batch whose records all failed is reported the same way, not raised.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -59,12 +62,20 @@ class PoisonRecordError(ValueError):
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Deliver a batch of new (and newly resolved) alerts; records that failed are reported so Lambda retries them."""
+    """Deliver a batch of new (and newly resolved or reminded) alerts and new reports; records that failed are
+    reported so Lambda retries only those.
+
+    Invoked directly with ``{"report_id": ...}`` it delivers that stored report (what ``spendwatch report`` does).
+    """
     settings = DeliverSettings.from_env()
     store = Store(client("dynamodb"), settings.table)
-    records = list(DynamoDBStreamEvent(event).records)
+    opened = once(lambda: channels(settings))
+    if event.get("report_id"):
+        return reports.deliver_now(str(event["report_id"]), store, opened, utc_now())
+    due_reports, records = reports.split(list(DynamoDBStreamEvent(event).records), record_key)
     digest = cached_config(settings.config_path).alerts.info == "digest"
-    failures = deliver(records, store, lambda: channels(settings), utc_now(), digest=digest)
+    failures = deliver(records, store, opened, utc_now(), digest=digest)
+    failures.update(reports.deliver_reports(due_reports, store, opened, utc_now()))
 
     def check(record: DynamoDBRecord) -> None:
         if reason := failures.get(record_key(record)):
@@ -76,6 +87,22 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def channels(settings: DeliverSettings) -> list[Channel]:
     """SNS when a topic is set (always, deployed), Slack or the console, and the configured PagerDuty and webhooks."""
     return delivery_channels(cached_config(settings.config_path), settings)
+
+
+def once(open_channels: Callable[[], list[Channel]]) -> Callable[[], list[Channel]]:
+    """``open_channels`` called at most once, when first needed (alerts and reports share the channels)."""
+    opened: list[list[Channel]] = []
+
+    def get() -> list[Channel]:
+        if not opened:
+            opened.append(open_channels())
+        return opened[0]
+
+    return get
+
+    def send_report(self, report: Report) -> Delivery:
+        """Fail the report with the reason."""
+        return Delivery(status="failed", attempts=0, error=self.error)
 
 
 # -- the outbox -----------------------------------------------------------------------------------------

@@ -2,50 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from spendwatch.domain.money import format_money
-from spendwatch.domain.reports import REPORT_ID_PATTERN, Report, ReportKind
+from spendwatch.domain.reports import REPORT_ID_PATTERN, Report, ReportKind, report_json
 from spendwatch.store import InvalidTokenError
 
 from api import deps
-from api.schemas import ReportLineOut, ReportOut, ReportPage
+from api.report_schemas import ReportOut, ReportPage
 from api.web.errors import ApiError
 
 router = Router()
 ReportId = Annotated[str, Path(pattern=REPORT_ID_PATTERN, description="<period start>-<kind>, e.g. 2026-10-01-monthly")]
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format_money(value)
-
-
 def to_out(report: Report) -> ReportOut:
-    """A stored report in the wire format (money as decimal strings)."""
-    return ReportOut(
-        id=report.id,
-        kind=report.kind,
-        start=report.start,
-        end=report.end,
-        timezone=report.timezone,
-        generated_at=report.generated_at,
-        currency=report.currency,
-        total=format_money(report.total),
-        previous_total=_money(report.previous_total),
-        projected_month_end=_money(report.projected_month_end),
-        breakdown={
-            dimension: [
-                ReportLineOut(key=line.key, amount=format_money(line.amount), previous=_money(line.previous))
-                for line in lines
-            ]
-            for dimension, lines in report.breakdown.items()
-        },
-        alerts_opened=report.alerts_opened,
-        artifacts=report.artifacts,
-    )
+    """A stored report in the wire format (money as decimal strings), as ``spendwatch report`` prints it."""
+    return ReportOut.model_validate(report_json(report))
 
 
 @router.get("/v1/reports", summary="Sent reports, newest period first", tags=["reports"])

@@ -9,12 +9,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from spendwatch.domain.history import QueryError, check_range
 from spendwatch.domain.models import IsoDay
 from spendwatch.domain.money import format_money
-from spendwatch.domain.unit_costs import UnitCostRow
+from spendwatch.domain.unit_costs import UnitCostRow, unit_cost_rows
 from spendwatch.platform.clock import utc_now
 
 from api import deps
 from api.schemas import UnitCostOut, UnitCostsResponse, quantity_text
-from api.views.allocation import unit_cost_rows
 from api.web import openapi
 from api.web.errors import ApiError
 
@@ -68,5 +67,5 @@ def get_unit_costs(
     if name is not None and not units:
         raise ApiError(404, "not_found", f"no unit cost is named {name[:64]!r}")
     store = deps.store()
-    items = [unit_cost_out(row) for unit in units for row in unit_cost_rows(store, config, unit, start, end)]
+    items = [unit_cost_out(row) for unit in units for row in unit_cost_rows(store, unit, config.currency, start, end)]
     return UnitCostsResponse(start=start, end=end, items=items)

@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 from spendwatch.domain.aggregates import NONE_KEY
 from spendwatch.domain.history import Group, History, history
 from spendwatch.domain.money import ZERO
-from spendwatch.domain.unit_costs import UNALLOCATED, UnitCostRow, allocate, unit_costs
-from spendwatch.domain.usage import daily_usage
+from spendwatch.domain.unit_costs import UNALLOCATED, allocate, daily_quantities
 
 if TYPE_CHECKING:
     from spendwatch.domain.config import Config
-    from spendwatch.domain.plans import Allocation, UnitCost
+    from spendwatch.domain.plans import Allocation
     from spendwatch.store import Store
 
 
@@ -63,19 +62,6 @@ def disjoint(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return narrow(a, b) is None
 
 
-def daily_quantities(
-    store: Store, config: Config, metric: str, start: date, end: date
-) -> tuple[dict[date, dict[str, Decimal]], dict[str, Decimal]]:
-    """The metric's quantity per day and tenant, and per tenant over [start, end] (tenant "": usage without one)."""
-    per_day: dict[date, dict[str, Decimal]] = defaultdict(dict)
-    per_tenant: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for row in daily_usage(store, start, end, metric):
-        day = date.fromisoformat(row.day)
-        per_day[day][row.tenant] = per_day[day].get(row.tenant, ZERO) + row.quantity
-        per_tenant[row.tenant] += row.quantity
-    return dict(per_day), dict(per_tenant)
-
-
 def shared_days(store: Store, scope: Mapping[str, Any], currency: str, start: date, end: date) -> dict[date, Decimal]:
     """Cost per day of the scope's charges without a tenant (days with none left out)."""
     result = history(store, start, end, "day", None, currency, {**scope, "tenant": NONE_KEY})
@@ -93,7 +79,7 @@ def split_allocation(
     shared = shared_days(store, scope, config.currency, start, end)
     if not shared:
         return Split(allocation), {}
-    quantities, _ = daily_quantities(store, config, allocation.metric, start, end)
+    quantities, _ = daily_quantities(store, allocation.metric, start, end)
     weights = {day: {t: q for t, q in by_tenant.items() if t != UNALLOCATED} for day, by_tenant in quantities.items()}
     parts = {
         day: {tenant: amount for tenant, amount in by_tenant.items() if tenant != UNALLOCATED}
@@ -153,11 +139,3 @@ def _tidy(result: History) -> None:
     """Drop a ``(none)`` group allocations emptied; largest first again."""
     kept = [g for g in result.groups if g.key != NONE_KEY or g.total != 0 or any(a != 0 for a in g.points.values())]
     result.groups = sorted(kept, key=lambda g: (-g.total, g.key))
-
-
-def unit_cost_rows(store: Store, config: Config, unit: UnitCost, start: date, end: date) -> list[UnitCostRow]:
-    """One unit cost's rows over [start, end]: its scope's cost and its metric's quantity, per tenant or pooled."""
-    result = history(store, start, end, "day", "tenant", config.currency, unit.scope)
-    cost = {(UNALLOCATED if g.key == NONE_KEY else g.key): g.total for g in result.groups}
-    _, quantity = daily_quantities(store, config, unit.metric, start, end)
-    return unit_costs(unit, cost, quantity, config.currency)

@@ -12,18 +12,20 @@ from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
+from spendwatch.domain import trend_chart
 from spendwatch.domain.alerts import SEVERITY_RANK, describe_scope
 from spendwatch.domain.money import ZERO, format_money
+from spendwatch.domain.unit_costs import unit_cost_rows
 
 from api import deps
-from api.views import overview, trend_chart
-from api.views.allocation import unit_cost_rows
+from api.views import overview
 
 if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert
     from spendwatch.domain.budgets import StoredBudget
     from spendwatch.domain.capacity import Capacity
     from spendwatch.domain.recommendations.model import Recommendation
+    from spendwatch.domain.reports import Report
     from spendwatch.domain.unit_costs import UnitCostRow
 
     from api.schemas import BudgetStatus
@@ -32,6 +34,7 @@ CHART_DAYS = 90
 TOP_ROWS = 12  # breakdown rows before the rest is folded into one
 MAX_ALERTS = 25
 MAX_RECOMMENDATIONS = 10
+LATEST_REPORTS = 6
 WARN_UTILISATION = Decimal(80)
 SEVERITY_ORDER = ("critical", "warning", "info")
 # Nothing may be loaded from anywhere: the page is read on closed networks and carries a token in its URL.
@@ -48,13 +51,17 @@ Dashboard = overview.Snapshot
 
 
 def build(now: datetime | None = None) -> Dashboard:
-    """Read the page's figures through the overview module the JSON routes share, and this month's unit costs."""
+    """Read the page's figures through the overview module the JSON routes share, this month's unit costs and the
+    latest reports."""
     data = overview.snapshot(now)
+    data.reports = deps.store().list_reports(LATEST_REPORTS)[0]
     config = deps.config()
     if config.unit_costs:
         store, first = deps.store(), data.now.date().replace(day=1)
         data.unit_costs = [
-            row for unit in config.unit_costs for row in unit_cost_rows(store, config, unit, first, data.now.date())
+            row
+            for unit in config.unit_costs
+            for row in unit_cost_rows(store, unit, config.currency, first, data.now.date())
         ]
     return data
 
@@ -75,9 +82,10 @@ def render(data: Dashboard) -> str:
         _unit_costs(data.unit_costs),
         _alerts(data.alerts),
         _recommendations(data.recommendations, summary.currency),
+        _reports(data.reports, data.now),
         _freshness(data.freshness, data.now),
         '<footer class="muted">The same figures as JSON: /v1/costs/summary, /v1/costs, /v1/budgets, '
-        "/v1/alerts, /v1/recommendations, /v1/collections, /v1/capacity and /v1/unit-costs.</footer>",
+        "/v1/alerts, /v1/recommendations, /v1/reports, /v1/collections, /v1/capacity and /v1/unit-costs.</footer>",
     ]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -333,6 +341,36 @@ def _recommendations(recs: list[Recommendation], currency: str) -> str:
     more = len(recs) - MAX_RECOMMENDATIONS
     tail = f'<p class="note">{more} more: GET /v1/recommendations?status=open lists them all.</p>' if more > 0 else ""
     return head + table + tail + "</section>"
+
+
+def _reports(reports: list[Report], now: datetime) -> str:
+    """The latest reports, newest period first, with links to their pages while the presigned links work."""
+    head = '<section class="card" id="reports"><h2>Latest reports</h2>'
+    if not reports:
+        return head + '<p class="empty">No reports yet: they are made on the [reports] schedules.</p></section>'
+    rows = []
+    for report in reports:
+        period = str(report.start) if report.start == report.end else f"{report.start} to {report.end}"
+        live = report.links_expire_at is not None and report.links_expire_at > now
+        files = " · ".join(
+            f'<a href="{escape(report.links[kind], quote=True)}">{kind.upper()}</a>'
+            if live and kind in report.links
+            else f'<span class="note">{escape(uri)}</span>'
+            for kind, uri in sorted(report.artifacts.items(), reverse=True)
+        )
+        change = "" if report.change_pct is None else f"{'+' if report.change_pct > 0 else ''}{report.change_pct} %"
+        rows.append(
+            [
+                escape(report.kind),
+                f'<span class="nowrap">{period}</span><div class="note">/v1/reports/{escape(report.id)}</div>',
+                _money(report.total, report.currency),
+                change,
+                str(report.alerts_opened),
+                files,
+            ]
+        )
+    columns = ["Report", "Period", "#Total", "#Change", "#Alerts opened", "Files"]
+    return head + _table(columns, rows) + "</section>"
 
 
 def _freshness(sources: list[overview.Freshness], now: datetime) -> str:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from spendwatch.domain.capacity import Capacity
     from spendwatch.domain.forecast import ForecastPoint
     from spendwatch.domain.recommendations.model import Recommendation
+    from spendwatch.domain.reports import Report
     from spendwatch.domain.unit_costs import UnitCostRow
 
 HISTORY_DAYS = 365
@@ -203,6 +204,7 @@ class Snapshot:
     capacity: list[Capacity] = field(default_factory=list)
     unit_costs: list[UnitCostRow] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
 
 
 def snapshot(now: datetime | None = None) -> Snapshot:

@@ -1,4 +1,5 @@
-"""EventBridge schedule expressions: when a rule fires next, in UTC as EventBridge evaluates them."""
+"""EventBridge schedule expressions: when a rule fires next, in UTC as EventBridge evaluates them, or in a time zone
+as EventBridge Scheduler does with ``ScheduleExpressionTimezone`` (the report schedules: 09:00 local all year)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
@@ -37,15 +40,24 @@ class RateSchedule:
 
 @dataclass(frozen=True)
 class CronSchedule:
-    """``cron(...)`` translated to a five-field cronsim expression plus what cronsim cannot express."""
+    """``cron(...)`` translated to a five-field cronsim expression plus what cronsim cannot express.
+
+    With ``timezone`` the fields are local time there (cronsim follows daylight-saving changes: a time skipped by
+    the spring change fires once right after it, an hour repeated by the autumn change fires once).
+    """
 
     expression: str
     years: frozenset[int] | None = None
     nearest_weekday: int | None = None
+    timezone: str | None = None
 
     def next_after(self, moment: datetime) -> datetime | None:
-        """The first fire strictly after ``moment`` (UTC), or None if the schedule never fires again."""
-        cursor = _as_utc(moment)
+        """The first fire strictly after ``moment``, in UTC, or None if the schedule never fires again."""
+        zone = ZoneInfo(self.timezone) if self.timezone else UTC
+        found = self._next_in(zone, _as_utc(moment).astimezone(zone))
+        return None if found is None else found.astimezone(UTC)
+
+    def _next_in(self, zone: Any, cursor: datetime) -> datetime | None:
         for _ in range(_MAX_STEPS):
             try:
                 candidate: datetime = next(CronSim(self.expression, cursor))
@@ -56,12 +68,12 @@ class CronSchedule:
                 if not later:
                     return None
                 # cronsim ticks one second before matching, so this lands on 1 January 00:00:00.
-                cursor = datetime(min(later), 1, 1, tzinfo=UTC) - timedelta(seconds=1)
+                cursor = datetime(min(later), 1, 1, tzinfo=zone) - timedelta(seconds=1)
                 continue
             if self.nearest_weekday is not None and candidate.date() != _nearest_weekday_in(
                 candidate.year, candidate.month, self.nearest_weekday
             ):
-                cursor = datetime.combine(candidate.date(), time(23, 59, 59), tzinfo=UTC)
+                cursor = datetime.combine(candidate.date(), time(23, 59, 59), tzinfo=zone)
                 continue
             return candidate
         return None
@@ -70,15 +82,22 @@ class CronSchedule:
 Schedule = RateSchedule | CronSchedule
 
 
-def parse_schedule(expression: str) -> Schedule:
-    """Parse ``rate(...)`` or six-field ``cron(...)`` as EventBridge does."""
+def parse_schedule(expression: str, timezone: str | None = None) -> Schedule:
+    """Parse ``rate(...)`` or six-field ``cron(...)`` as EventBridge does; ``timezone`` makes a cron local time."""
     text = expression.strip()
     rate = _RATE.match(text)
     if rate:
         return RateSchedule(rate_period(int(rate["n"]), rate["unit"]))
     cron = _CRON.match(text)
     if cron:
-        return parse_cron(cron["body"])
+        schedule = parse_cron(cron["body"])
+        if timezone is None:
+            return schedule
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ScheduleError(f"unknown time zone {timezone!r}") from exc
+        return CronSchedule(schedule.expression, schedule.years, schedule.nearest_weekday, timezone)
     raise ScheduleError(f"{expression!r} is not an EventBridge schedule: use rate(...) or cron(...)")
 
 

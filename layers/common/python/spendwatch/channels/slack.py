@@ -12,11 +12,15 @@ from botocore.exceptions import ClientError
 
 from spendwatch.channels.console import ConsoleChannel
 from spendwatch.channels.render import amounts, clip, freshness, money, percent
+from spendwatch.channels.report_render import change_text, detail_lines, headline, spark_values, sparkline
 from spendwatch.domain.alerts import SEVERITY_RANK, Alert, Delivery, describe_scope
+from spendwatch.domain.money import format_money
 from spendwatch.platform.secrets import SecretError, read_secret
 
 if TYPE_CHECKING:
     import httpx
+
+    from spendwatch.domain.reports import Report
 
 CHANNEL = "slack"
 ENV_WEBHOOK = "SLACK_WEBHOOK_URL"
@@ -255,6 +259,52 @@ class SlackChannel:
             if self.client is None:
                 client.close()
         return results
+
+    def send_report(self, report: Report) -> Delivery:
+        """Post a report as one message (see ``slack_report``)."""
+        import httpx
+
+        _quiet_httpx()
+        client = self.client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        try:
+            return post(client, self.url, report_payload(report), self.pause)
+        finally:
+            if self.client is None:
+                client.close()
+
+
+# -- reports (pure) -------------------------------------------------------------------------------------
+MAX_BUTTON_URL = 3000  # Block Kit's limit for a button's url
+MAX_FIELD = 2000
+
+
+def report_payload(report: Report) -> dict[str, Any]:
+    """The webhook payload: a header, the headline figures as fields, the details, a context line and buttons."""
+    currency = report.currency
+    fields = [f"*Total*\n{money(report.total, currency)}", f"*Change*\n{escape(change_text(report))}"]
+    if report.projection is not None:
+        p = report.projection
+        interval = f"{format_money(p.lower)} to {format_money(p.upper)}"
+        fields.append(f"*Projected {p.month}*\n{money(p.amount, currency)} ({p.level} %: {interval})")
+    fields.append(f"*Alerts opened*\n{report.alerts_opened}")
+    details = "\n".join(escape(line) for line in detail_lines(report))
+    context = [f"report `{report.id}` · time zone {escape(report.timezone)}"]
+    if spark := sparkline(spark_values(report)):
+        context.insert(0, f"daily cost {spark}")
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(headline(report), MAX_HEADER)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": clip_escaped(f, MAX_FIELD)} for f in fields]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip_escaped(details, MAX_SECTION)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip_escaped(t, MAX_CONTEXT)} for t in context]},
+    ]
+    buttons = [
+        {"type": "button", "text": {"type": "plain_text", "text": label}, "url": report.links[kind]}
+        for kind, label in (("html", "Open the report"), ("csv", "Download the CSV"))
+        if 0 < len(report.links.get(kind, "")) <= MAX_BUTTON_URL
+    ]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return {"text": clip_escaped(escape(headline(report)), MAX_FALLBACK), "blocks": blocks}
 
 
 def channel(secret_name: str, override: str | None = None) -> SlackChannel | ConsoleChannel:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spendwatch.channels.render import clip, render_text
 from spendwatch.domain.alerts import Alert, Delivery
+
+if TYPE_CHECKING:
+    from spendwatch.domain.reports import Report
 
 CHANNEL = "sns"
 # SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long."
@@ -62,6 +65,12 @@ def chunks(alerts: Sequence[Alert], size: int = PUBLISH_BATCH_LIMIT) -> Iterator
         yield alerts[start : start + size]
 
 
+def report_attributes(report: Report) -> dict[str, dict[str, str]]:
+    """A report's message attributes: ``kind=report`` (and severity ``info``) for subscription filters."""
+    values = {"kind": "report", "severity": "info", "report_kind": report.kind, "report_id": report.id}
+    return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
+
+
 # -- the publisher --------------------------------------------------------------------------------------
 @dataclass
 class SnsChannel:
@@ -100,3 +109,28 @@ class SnsChannel:
             error = f"SNS refused the message: {failed.get('Code', 'error')}"
             results[alert.id] = Delivery(status="failed", attempts=tries, error=error)
         return results
+
+    def send_report(self, report: Report) -> Delivery:
+        """Publish a report as one message (subject and plain-text body for e-mail subscribers)."""
+        from spendwatch.channels.report_render import render_text as report_text
+        from spendwatch.channels.report_render import subject as report_subject
+
+        try:
+            response = self.client.publish(
+                TopicArn=self.topic_arn,
+                Subject=report_subject(report),
+                Message=report_text(report),
+                MessageAttributes=report_attributes(report),
+            )
+        except ClientError as exc:
+            tries = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+            return Delivery(
+                status="failed",
+                attempts=tries,
+                error=f"SNS Publish failed: {exc.response.get('Error', {}).get('Code', 'error')}",
+            )
+        except BotoCoreError as exc:
+            return Delivery(status="failed", attempts=1, error=f"SNS Publish failed: {type(exc).__name__}")
+        return Delivery(
+            status="delivered", attempts=int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) + 1
+        )

@@ -31,6 +31,7 @@ from spendwatch.domain.plans import (
     check_rate_cards,
     check_unique_names,
 )
+from spendwatch.domain.report_periods import Reports
 from spendwatch.domain.scope import SCOPE_SCHEMA, check_scope
 
 SourceType = Literal["aws_ce", "digitalocean", "opencost", "vercel", "focus"]
@@ -315,6 +316,8 @@ class Config(BaseModel):
     def _unique_channels(cls, channels: list[ChannelConfig]) -> list[ChannelConfig]:
         check_channel_names(channels)
         return channels
+
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("timezone")
     @classmethod

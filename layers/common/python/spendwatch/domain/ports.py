@@ -64,3 +64,7 @@ class Usage(Protocol):
     def put_usage(self, items: Iterable[UsageItem]) -> int:
         """Store usage items; returns how many were written."""
         ...
+
+
+class ChargesAndUsage(Charges, Usage, Protocol):
+    """A store answering about both costs and usage (unit costs divide one by the other)."""

@@ -12,15 +12,20 @@ tenant ``""``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from spendwatch.domain.aggregates import NONE_KEY
+from spendwatch.domain.history import history
 from spendwatch.domain.money import ZERO
 from spendwatch.domain.plans import UnitCost
+from spendwatch.domain.ports import ChargesAndUsage, Usage
 from spendwatch.domain.pricing import PLACES, quantise
+from spendwatch.domain.usage import daily_usage
 
 UNALLOCATED = ""
 
@@ -90,3 +95,25 @@ def split(cost: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:
     for key in sorted(shares, key=lambda k: (-(shares[k] - parts[k]), k))[:left]:
         parts[key] += 1
     return {key: Decimal(f"{count}E-{places}") for key, count in sorted(parts.items())}
+
+
+def daily_quantities(
+    store: Usage, metric: str, start: date, end: date
+) -> tuple[dict[date, dict[str, Decimal]], dict[str, Decimal]]:
+    """The metric's quantity per day and tenant, and per tenant over [start, end] (tenant "": usage without one)."""
+    per_day: dict[date, dict[str, Decimal]] = defaultdict(dict)
+    per_tenant: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for row in daily_usage(store, start, end, metric):
+        day = date.fromisoformat(row.day)
+        per_day[day][row.tenant] = per_day[day].get(row.tenant, ZERO) + row.quantity
+        per_tenant[row.tenant] += row.quantity
+    return dict(per_day), dict(per_tenant)
+
+
+def unit_cost_rows(store: ChargesAndUsage, unit: UnitCost, currency: str, start: date, end: date) -> list[UnitCostRow]:
+    """One unit cost's rows over [start, end]: its scope's cost and its metric's quantity, per tenant or pooled
+    (``GET /v1/unit-costs``, the dashboard and the reports)."""
+    result = history(store, start, end, "day", "tenant", currency, unit.scope)
+    cost = {(UNALLOCATED if g.key == NONE_KEY else g.key): g.total for g in result.groups}
+    _, quantity = daily_quantities(store, unit.metric, start, end)
+    return unit_costs(unit, cost, quantity, currency)

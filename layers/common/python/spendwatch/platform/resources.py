@@ -26,9 +26,14 @@ FUNCTIONS = {
     "alert-deliver": "alert.deliver.handler.handler",
     "price": "price.handler.handler",
     "recommend": "recommend.handler.handler",
+    "report": "report.handler.handler",
 }
 
 
 # The evaluate function also runs on this schedule to find sources whose data has gone stale.
 STALENESS_SCHEDULE = "rate(1 hour)"
 STALENESS_DETAIL = {"check": "staleness"}
+
+# Reports: where their files go in the data bucket, and how long the links in their messages work.
+REPORTS_PREFIX = "reports/"
+REPORT_LINK_SECONDS = 7 * 24 * 3600  # S3's longest presigned URL (SigV4)

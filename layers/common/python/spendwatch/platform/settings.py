@@ -112,3 +112,9 @@ class EvaluateSettings(FunctionSettings):
 
 class DeliverSettings(ChannelSettings):
     """The deliver function: the SNS topic and, locally, the channels' secrets instead of the configured ones."""
+
+
+class ReportSettings(FunctionSettings):
+    """The report function: the table, and the bucket its HTML and CSV files go to."""
+
+    bucket: str = Field(alias=resources.ENV_BUCKET, min_length=3)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from spendwatch.domain.alerts import Alert
-from spendwatch.store.base import Table, attribute_value, to_item
+from spendwatch.store.base import Table, to_item
 from spendwatch.store.keys import ALERT, ALERTS_PK, ITEM_TYPE, PK, SK, TTL, strip_keys
 
 ALERT_RETENTION = timedelta(days=400)
@@ -48,21 +48,4 @@ class AlertStore(Table):
 
     def update_alert(self, alert_id: str, changes: dict[str, Any]) -> None:
         """Set top-level attributes of an existing alert (status, snooze, delivery.<channel>...)."""
-        names: dict[str, str] = {"#pk": PK}
-        values: dict[str, Any] = {}
-        parts = []
-        for n, (path, value) in enumerate(sorted(changes.items())):
-            refs = []
-            for m, segment in enumerate(path.split(".")):
-                names[f"#n{n}_{m}"] = segment
-                refs.append(f"#n{n}_{m}")
-            values[f":v{n}"] = attribute_value(value)
-            parts.append(f"{'.'.join(refs)} = :v{n}")
-        self._call(
-            "update_item",
-            Key=to_item({PK: ALERTS_PK, SK: alert_id}),
-            UpdateExpression="SET " + ", ".join(parts),
-            ConditionExpression="attribute_exists(#pk)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        self._set(ALERTS_PK, alert_id, changes)

@@ -117,6 +117,27 @@ class Table:
         item = self._call("get_item", Key=to_item({PK: pk, SK: sk}), ConsistentRead=consistent).get("Item")
         return from_item(item) if item else None
 
+    def _set(self, pk: str, sk: str, changes: dict[str, Any]) -> None:
+        """Set attributes of an existing item; a dotted path (``delivery.slack``) sets a key of a map attribute."""
+        names: dict[str, str] = {"#pk": PK}
+        values: dict[str, Any] = {}
+        parts = []
+        for n, (path, value) in enumerate(sorted(changes.items())):
+            refs = []
+            for m, segment in enumerate(path.split(".")):
+                names[f"#n{n}_{m}"] = segment
+                refs.append(f"#n{n}_{m}")
+            values[f":v{n}"] = attribute_value(value)
+            parts.append(f"{'.'.join(refs)} = :v{n}")
+        self._call(
+            "update_item",
+            Key=to_item({PK: pk, SK: sk}),
+            UpdateExpression="SET " + ", ".join(parts),
+            ConditionExpression="attribute_exists(#pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
     def _delete(self, pk: str, sk: str) -> bool:
         response = self._call("delete_item", Key=to_item({PK: pk, SK: sk}), ReturnValues="ALL_OLD")
         return "Attributes" in response

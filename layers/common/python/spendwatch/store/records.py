@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from spendwatch.domain.alerts import Alert
+from spendwatch.domain.reports import Report
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.store.base import from_item
-from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, RUN, USAGE, strip_keys
+from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, REPORT, RUN, USAGE, strip_keys
 
 
 class UnreadableRecordError(ValueError):
@@ -68,6 +69,13 @@ class AlertChanged:
 
 
 @dataclass(frozen=True)
+class ReportWritten:
+    """A report was written (a new one, on INSERT): the outbox of report delivery."""
+
+    report: Report
+
+
+@dataclass(frozen=True)
 class UsageChanged:
     """A usage item was written (pushed or collected): which metric, for which day, from which source."""
 
@@ -91,6 +99,7 @@ Change = (
     | AlertResolved
     | AlertReminderDue
     | AlertChanged
+    | ReportWritten
     | UsageChanged
     | OtherChange
 )
@@ -116,24 +125,26 @@ def _alert_change(record: Mapping[str, Any], alert: Alert) -> Change:
     return AlertChanged(alert)
 
 
+_DECODERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], Change]] = {
+    DAY_AGGREGATE: lambda _, data: DayTotalsChanged(str(data["source"]), date.fromisoformat(data["period"])),
+    BUDGET: lambda _, data: BudgetChanged(str(data["id"])),
+    RUN: lambda _, data: RunRecorded(CollectionRun.model_validate(data)),
+    ALERT: lambda record, data: _alert_change(record, Alert.model_validate(data)),
+    REPORT: lambda _, data: ReportWritten(Report.model_validate(data)),
+    USAGE: lambda _, data: UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"])),
+}
+
+
 def decode(record: Mapping[str, Any]) -> Change:
     """What a Lambda-shaped stream record says changed; UnreadableRecordError when its item is malformed."""
     try:
         image = record.get("dynamodb", {}).get("NewImage") or {}
         item = from_item(image)
         kind = item.get(ITEM_TYPE)
-        data = strip_keys(item)
-        if kind == DAY_AGGREGATE:
-            return DayTotalsChanged(str(data["source"]), date.fromisoformat(data["period"]))
-        if kind == BUDGET:
-            return BudgetChanged(str(data["id"]))
-        if kind == RUN:
-            return RunRecorded(CollectionRun.model_validate(data))
-        if kind == ALERT:
-            return _alert_change(record, Alert.model_validate(data))
-        if kind == USAGE:
-            return UsageChanged(str(data["x_source"]), str(data["metric"]), date.fromisoformat(data["day"]))
-        return OtherChange(kind if isinstance(kind, str) else None)
+        decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
+        if decoder is None:
+            return OtherChange(kind if isinstance(kind, str) else None)
+        return decoder(record, strip_keys(item))
     # Whatever a malformed image makes the deserializer or a model raise (ValidationError is a ValueError).
     except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError) as exc:
         raise UnreadableRecordError(f"record {record.get('eventID', '?')} is unreadable: {exc}") from exc

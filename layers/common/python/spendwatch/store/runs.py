@@ -7,7 +7,7 @@ from typing import Any
 
 from spendwatch.domain.reports import Report
 from spendwatch.domain.runs import CollectionRun
-from spendwatch.store.base import Table
+from spendwatch.store.base import Table, to_item
 from spendwatch.store.keys import ITEM_TYPE, PK, REPORT, REPORTS_PK, RUN, RUNS_PK, SK, TTL, strip_keys
 
 RUN_RETENTION = timedelta(days=400)
@@ -33,6 +33,19 @@ def run_from_record(record: dict[str, Any]) -> CollectionRun:
     return CollectionRun.model_validate(strip_keys(record))
 
 
+def report_record(report: Report) -> dict[str, Any]:
+    """The stored form of a report (money as exact decimal strings, dates as ISO strings)."""
+    data = report.model_dump(mode="json")
+    expires = datetime.combine(report.end, datetime.min.time(), UTC) + REPORT_RETENTION
+    data.update({PK: REPORTS_PK, SK: report.id, ITEM_TYPE: REPORT, TTL: int(expires.timestamp())})
+    return data
+
+
+def report_from_record(record: dict[str, Any]) -> Report:
+    """Inverse of :func:`report_record` (reports stored with numbers read the same)."""
+    return Report.model_validate(strip_keys(record))
+
+
 class RunStore(Table):
     """Collection runs and reports."""
 
@@ -46,22 +59,25 @@ class RunStore(Table):
         return [run_from_record(r) for r in records], token
 
     def put_report(self, report: Report) -> None:
-        """Store a report (a report re-sent for the same period and kind replaces the earlier one)."""
-        data = report.model_dump(mode="python")
-        data["generated_at"] = report.generated_at.isoformat()
-        data["start"], data["end"] = report.start.isoformat(), report.end.isoformat()
-        expires = datetime.combine(report.end, datetime.min.time(), UTC) + REPORT_RETENTION
-        data.update({PK: REPORTS_PK, SK: report.id, ITEM_TYPE: REPORT, TTL: int(expires.timestamp())})
-        self.put(data)
+        """Store a report (a report stored again for the same period and kind replaces the earlier one)."""
+        self.put(report_record(report))
+
+    def put_report_once(self, report: Report) -> bool:
+        """Store a report unless one for its period and kind exists; True when this call stored it."""
+        return self._put_new(to_item(report_record(report)))
 
     def list_reports(
         self, limit: int, next_token: str | None = None, kind: str | None = None
     ) -> tuple[list[Report], str | None]:
         """Reports, newest period first, one page at a time (a page may be short when ``kind`` filters)."""
         records, token = self._newest_first(REPORTS_PK, limit, next_token, {"kind": kind} if kind else None)
-        return [Report.model_validate(strip_keys(r)) for r in records], token
+        return [report_from_record(r) for r in records], token
 
-    def get_report(self, report_id: str) -> Report | None:
+    def get_report(self, report_id: str, consistent: bool = False) -> Report | None:
         """One report by id."""
-        record = self._get(REPORTS_PK, report_id)
-        return Report.model_validate(strip_keys(record)) if record else None
+        record = self._get(REPORTS_PK, report_id, consistent=consistent)
+        return report_from_record(record) if record else None
+
+    def update_report(self, report_id: str, changes: dict[str, Any]) -> None:
+        """Set attributes of a stored report (``delivery.<channel>``)."""
+        self._set(REPORTS_PK, report_id, changes)

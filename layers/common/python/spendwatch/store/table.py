@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, PK, RUN, SK, TTL, USAGE
+from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, PK, REPORT, RUN, SK, TTL, USAGE
 
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 
@@ -79,14 +79,14 @@ class StreamConsumer:
 # created or changed over the API is evaluated at once. Usage (pushed or collected) is checked against the plan
 # limits on its metric.
 ALERT_EVALUATE = StreamConsumer(function="alert-evaluate", item_types=(DAY_AGGREGATE, RUN, BUDGET, USAGE))
-# Delivery consumes new alert items (the outbox). An escalation is a new item (its level is part of the id);
-# MODIFY events (status, delivery state) never re-deliver. The MODIFY events it sees are an alert becoming
-# resolved, which channels that opened an incident (PagerDuty) close, and a critical alert nobody acknowledged
-# whose reminder fell due (``reminder`` set to "due" by the hourly check); writing their delivery state, and the
-# reminder's "sent", is filtered out.
+# Delivery consumes new alert and report items (the outbox). An escalation is a new item (its level is part of the
+# id); a report is written once per period and kind; MODIFY events (status, delivery state) never re-deliver. The
+# MODIFY events it sees are an alert becoming resolved, which channels that opened an incident (PagerDuty) close,
+# and a critical alert nobody acknowledged whose reminder fell due (``reminder`` set to "due" by the hourly
+# check); writing their delivery state, and the reminder's "sent", is filtered out.
 ALERT_DELIVER = StreamConsumer(
     function="alert-deliver",
-    item_types=(ALERT,),
+    item_types=(ALERT, REPORT),
     event_names=("INSERT",),
     batch_size=25,
     changed_to=(("status", ("resolved",)), ("reminder", ("due",))),
