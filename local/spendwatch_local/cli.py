@@ -79,20 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
     collect.add_argument("-v", "--verbose", action="store_true", help="show the function's INFO logs")
 
-    report = commands.add_parser(
-        "report",
-        help="build and deliver the daily, weekly or monthly report",
-        description="Build the report of the last complete day, week (Monday to Sunday) or calendar month before "
-        "--date (default: today in the config's time zone), store it with its HTML page and CSV, and deliver it "
-        "to Slack and SNS; a report already stored is printed and not posted again. Against AWS_ENDPOINT_URL if "
-        "set, else real AWS.",
-    )
-    report.add_argument("kind", choices=("daily", "weekly", "monthly"), help="which report")
-    report.add_argument("--date", type=_day, help="make it as on this local day (YYYY-MM-DD)")
-    report.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
-    report.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
-    report.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
-    report.add_argument("-v", "--verbose", action="store_true", help="show the functions' INFO logs")
+    _add_report(commands)
 
     migrate = commands.add_parser(
         "migrate-usage",
@@ -115,6 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_cost_of_running(commands)
     return parser
+
+
+def _add_report(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``report daily|weekly|monthly [--date] [--config] [--table] [--bucket] [-v]``."""
+    report = commands.add_parser(
+        "report",
+        help="build and deliver the daily, weekly or monthly report",
+        description="Build the report of the last complete day, week (Monday to Sunday) or calendar month before "
+        "--date (default: today in the config's time zone), store it with its HTML page and CSV, and deliver it "
+        "to Slack and SNS; a report already stored is printed and not posted again. Against AWS_ENDPOINT_URL if "
+        "set, else real AWS.",
+    )
+    report.add_argument("kind", choices=("daily", "weekly", "monthly"), help="which report")
+    report.add_argument("--date", type=_day, help="make it as on this local day (YYYY-MM-DD)")
+    report.add_argument("--config", help="config file (default $SPENDWATCH_CONFIG, else ./spendwatch.toml)")
+    report.add_argument("--table", help="DynamoDB table (default $SPENDWATCH_TABLE)")
+    report.add_argument("--bucket", help="S3 bucket (default $SPENDWATCH_BUCKET)")
+    report.add_argument("-v", "--verbose", action="store_true", help="show the functions' INFO logs")
 
 
 def _add_cost_of_running(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

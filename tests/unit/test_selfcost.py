@@ -164,7 +164,10 @@ def test_secrets_are_the_ones_read_and_email_channels_pay_deliveries() -> None:
     )
     items = {item.price_key: item for item in estimate(config).items}
     assert items["secretsmanager_secrets"].quantity == 3  # DigitalOcean token, Slack webhook, PagerDuty key
-    assert items["sns_email_deliveries"].quantity == Assumptions().alerts_per_month
+    # Every alert and every report (daily, weekly, monthly by default) reaches the one e-mail channel.
+    reports = Decimal(730) / 24 + Decimal(730) / 24 / 7 + 1
+    assert items["sns_email_deliveries"].quantity == Assumptions().alerts_per_month + reports
+    assert items["eventbridge_scheduler_invocations"].quantity == reports
     assert items["kms_customer_managed_keys"].quantity == footprint.CUSTOMER_MANAGED_KEYS
 
 

@@ -182,13 +182,25 @@ def _dynamodb(lines: _Lines, month: Month) -> None:
 
 
 def _messaging(lines: _Lines, month: Month) -> None:
-    lines.add("sns_publishes", month.alerts, f"{month.alerts} alerts a month (assumed) published to the alerts topic")
-    deliveries = month.alerts * month.email_channels
-    lines.add("sns_email_deliveries", deliveries, f"{month.alerts} alerts x {month.email_channels} e-mail channels")
+    messages = month.alerts + month.reports
+    lines.add(
+        "sns_publishes",
+        messages,
+        f"{month.alerts} alerts a month (assumed) and {_count(month.reports)} reports published to the alerts topic",
+    )
+    deliveries = messages * month.email_channels
+    lines.add(
+        "sns_email_deliveries", deliveries, f"{_count(messages)} messages x {month.email_channels} e-mail channels"
+    )
     lines.add(
         "eventbridge_scheduled_rule_events",
         month.scheduled_events,
         f"{_count(month.scheduled_events)} scheduled events a month (collections and the hourly staleness check)",
+    )
+    lines.add(
+        "eventbridge_scheduler_invocations",
+        month.reports,
+        f"{_count(month.reports)} report schedules fired a month ([reports], EventBridge Scheduler)",
     )
 
 

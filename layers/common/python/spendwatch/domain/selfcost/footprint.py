@@ -18,13 +18,15 @@ FUNCTION_MEMORY_MB: Final = {
     "alert-deliver": 256,
     "price": 512,
     "recommend": 512,
+    "report": 512,
 }
 # Schedules besides one per enabled source: the hourly staleness check (resources.STALENESS_SCHEDULE).
 FIXED_SCHEDULES: Final = {"staleness": "rate(1 hour)"}
 ALARMS: Final = 2  # alerting's failure queue: records waiting, and one waiting for over a day
 CUSTOMER_MANAGED_KEYS: Final = 1  # the alerts topic's key (CloudWatch alarms can publish only to a topic whose key
 # policy names them; the AWS managed aws/sns key's policy cannot)
-QUEUES: Final = 2  # collection's dead letters and alerting's failures: written only when something fails
+# collection's dead letters, alerting's failures and the report schedules' dead letters: written only on failure
+QUEUES: Final = 3
 
 # --- assumed: what a month of running does ----------------------------------------------------------------------
 
@@ -51,6 +53,7 @@ STALENESS_SECONDS: Final = Decimal(1)
 DELIVER_SECONDS: Final = Decimal(1)
 PRICE_SECONDS: Final = Decimal(1)
 RECOMMEND_SECONDS: Final = Decimal(2)
+REPORT_SECONDS: Final = Decimal(5)  # a report: its figures, a page and a CSV to S3, then its delivery
 
 # DynamoDB read request units per invocation.
 API_READ_UNITS: Final = 25  # 13-14 queries for the heaviest routes (README benchmarks), most pages light

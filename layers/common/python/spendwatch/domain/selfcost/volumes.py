@@ -52,6 +52,7 @@ class Month:
     secrets: list[str] = field(default_factory=list)
     secret_calls: Decimal = Decimal(0)
     scheduled_events: Decimal = Decimal(0)
+    reports: Decimal = Decimal(0)  # report schedules fired (EventBridge Scheduler), one report each
 
     def invoke(self, function: str, count: Decimal, seconds_each: Decimal) -> None:
         """``count`` more invocations of ``function``, each running ``seconds_each``."""
@@ -153,6 +154,16 @@ def month_of(config: Config, assume: Assumptions) -> Month:
     return month
 
 
+# Reports a month per enabled ``[reports]`` entry.
+REPORTS_PER_MONTH = {"daily": DAYS_PER_MONTH, "weekly": DAYS_PER_MONTH / 7, "monthly": Decimal(1)}
+
+
+def report_runs(config: Config) -> Decimal:
+    """How many reports the config's ``[reports]`` schedules make in a month."""
+    enabled = (kind for kind in REPORTS_PER_MONTH if getattr(config.reports, kind))
+    return sum((REPORTS_PER_MONTH[kind] for kind in enabled), Decimal(0))
+
+
 def _functions(month: Month, config: Config, assume: Assumptions) -> None:
     runs = month.runs
     for load in month.sources:
@@ -169,6 +180,9 @@ def _functions(month: Month, config: Config, assume: Assumptions) -> None:
     priced = sum((load.runs for load in month.sources if load.writes_usage), Decimal(0))
     month.invoke("price", priced, fp.PRICE_SECONDS)
     month.invoke("recommend", runs, fp.RECOMMEND_SECONDS)
+    month.reports = report_runs(config)
+    month.invoke("report", month.reports, fp.REPORT_SECONDS)
+    month.invoke("alert-deliver", month.reports, fp.DELIVER_SECONDS)
     month.email_channels = sum(1 for channel in config.channels if channel.type == "email")
 
 
