@@ -326,3 +326,15 @@ def test_locally_the_token_still_opens_the_page_whatever_cognito_says(cognito: F
     assert page["statusCode"] == 200
     assert "Sign out" not in page["body"]
     assert _page(cognito.mint())["statusCode"] == 401  # a session cookie is no bearer token
+
+
+def test_the_deployed_document_says_the_page_takes_the_session_cookie(cognito: FakeCognito) -> None:
+    import json
+
+    document = json.loads(_call("GET", "/v1/openapi.json")["body"])
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["session"] == {**schemes["session"], "type": "apiKey", "in": "cookie", "name": SESSION}
+    page = document["paths"]["/"]["get"]
+    assert page["security"] == [{"session": []}] and "302" in page["responses"]
+    assert document["security"] == [{"sigv4": []}]  # machines: IAM, as [api].auth says
+    assert "security" not in document["paths"]["/v1/costs"]["get"]

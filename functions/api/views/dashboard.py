@@ -127,16 +127,20 @@ def _ago(now: datetime, moment: datetime) -> str:
     return f"{hours} h ago" if hours < 48 else f"{hours // 24} d ago"
 
 
-def _header(data: Dashboard, person: SignedIn | None) -> str:
-    signout = (
+def signout_form(person: SignedIn | None) -> str:
+    """Who is signed in and the sign-out button (a POST to the page's own origin), or nothing."""
+    if person is None:
+        return ""
+    return (
         f'<form method="post" action="{escape(person.signout_url)}"><span class="muted">{escape(person.email)}</span> '
         '<button type="submit">Sign out</button></form>'
-        if person
-        else ""
     )
+
+
+def _header(data: Dashboard, person: SignedIn | None) -> str:
     return (
         f'<header><h1>spendwatch</h1><p class="muted">Costs in {escape(data.summary.currency)} · '
-        f"month {escape(data.summary.month)} · as of {_when(data.now)}</p>{signout}</header>"
+        f"month {escape(data.summary.month)} · as of {_when(data.now)}</p>{signout_form(person)}</header>"
     )
 
 
@@ -388,7 +392,7 @@ CSS = (
     "color:var(--fg);background:var(--bg)}"
     "main{max-width:1160px;margin:0 auto;padding:20px}"
     "header{display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap;gap:4px 16px}"
-    "h1{font-size:22px;margin:0}header p{margin:0}"
+    "h1{font-size:22px;margin:0}header p,header form{margin:0}button{font:inherit}"
     "h2{font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);"
     "margin:0 0 10px}"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px;margin-top:16px}"

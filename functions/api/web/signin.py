@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 
@@ -44,7 +43,7 @@ PAGE = "/"
 CALLBACK = "/auth/callback"
 SIGNOUT = "/auth/signout"
 SCOPES = "openid email"
-_TOKEN_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+TOKEN_TIMEOUT_SECONDS = 10.0
 _ACCEPT_JSON = {"Accept": "application/json"}
 
 
@@ -147,8 +146,10 @@ def _exchange(signin: Signin, code: str, verifier: str) -> str:
         "redirect_uri": signin.redirect_uri,
         "code_verifier": verifier,
     }
+    import httpx  # only signing in calls out: a cold start serving /v1 does not pay for it
+
     try:
-        with httpx.Client(timeout=_TOKEN_TIMEOUT) as client:
+        with httpx.Client(timeout=httpx.Timeout(TOKEN_TIMEOUT_SECONDS, connect=3.0)) as client:
             response = client.post(f"{signin.login_url}/oauth2/token", data=form, headers=_ACCEPT_JSON)
     except httpx.HTTPError as exc:
         logger.warning("token endpoint unreachable", extra={"error": type(exc).__name__})

@@ -3,8 +3,9 @@
 The signed-in session is the ID token itself (see ``signin``): Cognito signs it, so the function keeps no
 signing secret of its own. A token is accepted only when signed with RS256 by a key of the pool's JWKS, issued
 by the pool (``iss``), for the app client (``aud``), as an ID token (``token_use``), and not expired at the
-clock's "now" (``SPENDWATCH_NOW`` moves it in tests). PyJWT and cryptography are imported on the first check
-only (~100 ms of a cold start that serves the page; nothing for ``/v1`` or ``/metrics``).
+clock's "now" (``SPENDWATCH_NOW`` moves it in tests). PyJWT, cryptography and httpx are imported on the first
+check only: ~100 ms measured here (httpx ~50 ms, PyJWT with cryptography ~50 ms) plus one read of the keys, on
+top of a cold start that serves the page; nothing for ``/v1`` or ``/metrics``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-from spendwatch.platform.http import HttpError, request
-
 ALGORITHM = "RS256"
 MAX_TOKEN_CHARS = 8192
 # Tolerated difference between Cognito's clock and ours for "issued at".
@@ -24,7 +22,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 # An unknown key id fetches the JWKS again (Cognito rotated its keys), at most this often: forged tokens naming
 # made-up key ids must not turn every request into a call to Cognito.
 REFETCH_SECONDS = 300.0
-_JWKS_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+JWKS_TIMEOUT_SECONDS = 5.0
 
 # JWKS URL -> (when it was fetched on the monotonic clock, key id -> public key); one per container.
 _keys: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -61,10 +59,12 @@ class Identity:
 
 
 def _fetch_keys(url: str) -> dict[str, Any]:
+    import httpx
     import jwt
+    from spendwatch.platform.http import HttpError, request
 
     try:
-        with httpx.Client(timeout=_JWKS_TIMEOUT) as client:
+        with httpx.Client(timeout=httpx.Timeout(JWKS_TIMEOUT_SECONDS, connect=3.0)) as client:
             response = request(client, "GET", url, max_attempts=2, max_wait=2.0, what="user pool keys")
         if response.status_code != 200:
             raise KeysUnavailableError(f"user pool keys: HTTP {response.status_code}")
