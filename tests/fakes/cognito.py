@@ -47,6 +47,7 @@ class FakeCognito(FakeServer):
     redirect_uris: tuple[str, ...]
     email: str = "finops@example.com"
     lifetime: timedelta = timedelta(hours=8)
+    extra_claims: dict[str, Any] = field(default_factory=dict)  # added to the tokens the token endpoint issues
     exchanges: int = 0
     jwks_reads: int = 0
     key: rsa.RSAPrivateKey = field(
@@ -132,7 +133,7 @@ class FakeCognito(FakeServer):
             or challenge != grant.challenge
         ):
             return json_reply(400, {"error": "invalid_grant"})
-        token = self.mint(nonce=grant.nonce)
+        token = self.mint(nonce=grant.nonce, **self.extra_claims)
         lifetime = int(self.lifetime.total_seconds())
         return json_reply(
             200, {"id_token": token, "access_token": "not-used", "token_type": "Bearer", "expires_in": lifetime}

@@ -338,3 +338,15 @@ def test_the_deployed_document_says_the_page_takes_the_session_cookie(cognito: F
     assert page["security"] == [{"session": []}] and "302" in page["responses"]
     assert document["security"] == [{"sigv4": []}]  # machines: IAM, as [api].auth says
     assert "security" not in document["paths"]["/v1/costs"]["get"]
+
+
+def test_an_id_token_too_large_for_a_cookie_is_refused_rather_than_dropped_by_the_browser(
+    cognito: FakeCognito,
+) -> None:
+    cognito.extra_claims = {"cognito:groups": [f"team-{n:04d}" for n in range(400)]}
+    _, callback = _sign_in(cognito)
+    assert callback["statusCode"] == 502, callback["body"]
+    assert SESSION not in _set_cookies(callback)
+    cognito.extra_claims = {}
+    _, callback = _sign_in(cognito)
+    assert callback["statusCode"] == 302

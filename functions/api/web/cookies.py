@@ -15,6 +15,9 @@ SESSION = "__Host-spendwatch-session"
 # The sign-in in progress: state, nonce and PKCE verifier, for the callback to check; ten minutes to sign in.
 LOGIN = "__Host-spendwatch-login"
 LOGIN_SECONDS = 600
+# Browsers keep a cookie of at most 4096 bytes, name and attributes included; a longer one would be dropped
+# silently and every visit would start a new sign-in.
+MAX_VALUE = 3900
 
 # RFC 6265 cookie-octets: what a value may hold without quoting (tokens and JWTs are base64url and dots).
 _VALUE = re.compile(r"^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$")
@@ -44,8 +47,8 @@ def read(event: dict[str, Any], name: str) -> str | None:
 
 def set_cookie(name: str, value: str, max_age: int) -> str:
     """A ``Set-Cookie`` value keeping ``name`` for ``max_age`` seconds."""
-    if not _VALUE.match(value):
-        raise ValueError(f"cookie {name}: value has characters a cookie cannot carry unquoted")
+    if not _VALUE.match(value) or len(value) > MAX_VALUE:
+        raise ValueError(f"cookie {name}: value is too long or has characters a cookie cannot carry unquoted")
     return f"{name}={value}; Max-Age={max(0, max_age)}; Path=/; Secure; HttpOnly; SameSite=Lax"
 
 

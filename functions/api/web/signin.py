@@ -33,7 +33,7 @@ from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 
 from api.web import cookies
-from api.web.errors import proxy_error
+from api.web.errors import ApiError, proxy_error
 from api.web.tokens import KeysUnavailableError, Pool, TokenError, verify_id_token
 
 if TYPE_CHECKING:
@@ -84,12 +84,6 @@ def from_settings(settings: ApiSettings) -> Signin | None:
         login_url=str(settings.cognito_login_url).rstrip("/"),
         pool=Pool(issuer=f"{idp}/{pool_id}", client_id=str(settings.cognito_client_id)),
     )
-
-
-class _ExchangeError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def _redirect(location: str, cookie_values: list[str], status: int = 302) -> dict[str, Any]:
@@ -153,16 +147,16 @@ def _exchange(signin: Signin, code: str, verifier: str) -> str:
             response = client.post(f"{signin.login_url}/oauth2/token", data=form, headers=_ACCEPT_JSON)
     except httpx.HTTPError as exc:
         logger.warning("token endpoint unreachable", extra={"error": type(exc).__name__})
-        raise _ExchangeError(503, "unavailable", "the sign-in service is unreachable; retry later") from None
+        raise ApiError(503, "unavailable", "the sign-in service is unreachable; retry later") from None
     if response.status_code >= 500:
-        raise _ExchangeError(503, "unavailable", "the sign-in service failed; retry later")
+        raise ApiError(503, "unavailable", "the sign-in service failed; retry later")
     try:
         token = response.json().get("id_token") if response.status_code == 200 else None
     except (ValueError, AttributeError):
         token = None
     if not isinstance(token, str):
         logger.info("code refused", extra={"status": response.status_code})
-        raise _ExchangeError(401, "unauthorized", "the sign-in code was refused; open the page again")
+        raise ApiError(401, "unauthorized", "the sign-in code was refused; open the page again")
     return token
 
 
@@ -187,19 +181,27 @@ def callback(event: dict[str, Any], signin: Signin) -> dict[str, Any]:
         return _refuse(400, "invalid_state", message, clear=cookies.LOGIN)
     nonce, verifier = pending
     try:
-        token = _exchange(signin, str(code), verifier)
-        now = utc_now()
-        identity = verify_id_token(token, signin.pool, now, nonce=nonce)
-    except _ExchangeError as exc:
+        session = _session_cookie(signin, str(code), verifier, nonce)
+    except ApiError as exc:
         return _refuse(exc.status, exc.code, exc.message, clear=cookies.LOGIN)
+    return _redirect(signin.public_url, [session, cookies.clear(cookies.LOGIN)])
+
+
+def _session_cookie(signin: Signin, code: str, verifier: str, nonce: str) -> str:
+    """The session cookie for ``code``: its ID token, checked, kept until it expires; ApiError says why not."""
+    token = _exchange(signin, code, verifier)
+    now = utc_now()
+    try:
+        identity = verify_id_token(token, signin.pool, now, nonce=nonce)
     except TokenError as exc:
         logger.warning("ID token refused", extra={"reason": str(exc)})
-        return _refuse(401, "unauthorized", "the sign-in service's answer was not valid", clear=cookies.LOGIN)
+        raise ApiError(401, "unauthorized", "the sign-in service's answer was not valid") from None
     except KeysUnavailableError:
-        return _refuse(503, "unavailable", "the user pool's keys cannot be read; retry later")
-    lifetime = int((identity.expires - now).total_seconds())
-    session = cookies.set_cookie(cookies.SESSION, token, lifetime)
-    return _redirect(signin.public_url, [session, cookies.clear(cookies.LOGIN)])
+        raise ApiError(503, "unavailable", "the user pool's keys cannot be read; retry later") from None
+    if len(token) > cookies.MAX_VALUE:
+        logger.error("ID token too large for a cookie", extra={"length": len(token)})
+        raise ApiError(502, "unavailable", "the user pool's ID token is too large to keep as a session cookie")
+    return cookies.set_cookie(cookies.SESSION, token, int((identity.expires - now).total_seconds()))
 
 
 def _from_the_page(event: dict[str, Any], signin: Signin) -> bool:
