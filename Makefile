@@ -13,7 +13,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,infra,dev,providers]'
+	$(PY) -m pip install --quiet -e '.[local,infra,dev,providers,signin]'
 	touch $(STAMP)
 
 ## Run the whole system locally on an embedded AWS, with demo data.

@@ -140,7 +140,7 @@ def _json_body(event: dict[str, Any]) -> None:
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Authenticate, then route."""
+    """Authenticate (or take a step of signing in), then route."""
     denied = auth.check(event)
     _json_body(event)
     if denied is not None:
@@ -149,4 +149,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # HEAD is answered as GET on every route that takes GET; the gateway sends the headers only, with the
         # Content-Length the GET would have.
         event["httpMethod"] = "GET"
-    return caching.conditional(event, app.resolve(event, context))
+    return caching.conditional(event, app.resolve(event, context), revalidate=auth.signed_in_page(event))

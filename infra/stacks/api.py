@@ -1,4 +1,5 @@
-"""API: the api function behind an API Gateway REST API that authenticates every route but ``/health``."""
+"""API: the api function behind an API Gateway REST API that authenticates every machine route (IAM or API keys);
+with ``dashboard = "cognito"`` the page's routes are for people signed in through a Cognito user pool (``signin``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from infra.stacks import names
 from infra.stacks.channels import grant_sending
 from infra.stacks.nag import acknowledge
 from infra.stacks.shared import SpendwatchFunction
+from infra.stacks.signin import Signin
 from infra.stacks.storage import Storage
 
 # One JSON line per request: who called (IAM user or API key id), what, the outcome and how long it took.
@@ -65,7 +67,8 @@ def _error_template(code: str) -> str:
 
 
 class Api(Construct):
-    """REST API with IAM or API-key auth (from the config), stage throttling and JSON access logs."""
+    """REST API with IAM or API-key auth (from the config), people's sign-in to the page, stage throttling and JSON
+    access logs."""
 
     def __init__(
         self,
@@ -102,6 +105,11 @@ class Api(Construct):
         # POST /v1/alerts/test sends a test alert through every channel, as delivery does.
         grant_sending(self.handler, config, storage, check_email=True)
         self.rest_api = self._rest_api()
+        self.signin: Signin | None = None
+        if self.settings.dashboard == "cognito":
+            self.signin = Signin(self, "Signin", settings=self.settings, rest_api=self.rest_api)
+            for name, value in self.signin.environment.items():
+                self.handler.function.add_environment(name, value)
         self.api_keys = self._usage_plan() if self.settings.auth == "api_key" else {}
         self._routes()
 
@@ -190,9 +198,32 @@ class Api(Construct):
         )
         acknowledge(health, "AwsSolutions-APIG4", "/health is the liveness probe: no credentials, and no data.")
         acknowledge(health, "AwsSolutions-COG4", "/health is the liveness probe: no credentials, and no data.")
-        self._protected(root, "GET", integration)  # the dashboard page
+        if self.signin is not None:
+            # The dashboard page and the steps of signing in to it, for people.
+            self._signed_in(root, "GET", integration)
+            sign_in = root.add_resource("auth")
+            self._signed_in(sign_in.add_resource("callback"), "GET", integration)
+            self._signed_in(sign_in.add_resource("signout"), "POST", integration)
+        else:
+            self._protected(root, "GET", integration)  # the dashboard page
         self._protected(root.add_resource("metrics"), "GET", integration)
         self._protected(root.add_resource("v1").add_resource("{proxy+}"), "ANY", integration)
+
+    @staticmethod
+    def _signed_in(resource: apigw.IResource, http_method: str, integration: apigw.Integration) -> apigw.Method:
+        method = resource.add_method(http_method, integration, authorization_type=apigw.AuthorizationType.NONE)
+        reason = (
+            "People's routes: the function checks the Cognito-signed session cookie before anything else and sends "
+            "a browser without one to the managed login; a gateway authorizer could only answer 401."
+        )
+        acknowledge(method, "AwsSolutions-APIG4", reason)
+        acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            "The session is a cookie, which a Cognito user pool authorizer does not read (it takes the token from a "
+            "header); the function verifies the pool's ID token in it against the pool's keys.",
+        )
+        return method
 
     def _protected(self, resource: apigw.IResource, http_method: str, integration: apigw.Integration) -> apigw.Method:
         api_key = self.settings.auth == "api_key"
@@ -207,6 +238,7 @@ class Api(Construct):
         acknowledge(
             method,
             "AwsSolutions-COG4",
-            f"Callers authenticate with {'an API key' if api_key else 'SigV4 (IAM)'}, as configured; no Cognito pool.",
+            f"Machines authenticate with {'an API key' if api_key else 'SigV4 (IAM)'}, as configured; the Cognito "
+            "pool, when there is one, is for people on the dashboard page.",
         )
         return method

@@ -77,6 +77,11 @@ class SpendwatchStack(cdk.Stack):
         cdk.CfnOutput(self, "DeadLetterQueueUrl", value=self.collection.dead_letters.queue_url)
         cdk.CfnOutput(self, "AlertFailureQueueUrl", value=self.alerting.failures.queue_url)
         cdk.CfnOutput(self, "ReportFailureQueueUrl", value=self.reporting.failures.queue_url)
+        if self.api.signin is not None:
+            signin = self.api.signin
+            cdk.CfnOutput(self, "UserPoolId", value=signin.user_pool.user_pool_id, description="People who may sign in")
+            cdk.CfnOutput(self, "UserPoolClientId", value=signin.client.user_pool_client_id)
+            cdk.CfnOutput(self, "LoginUrl", value=signin.login_url, description="The managed login the page sends to")
         for name, key in self.api.api_keys.items():
             # The key's value stays in API Gateway: aws apigateway get-api-key --api-key <id> --include-value
             cdk.CfnOutput(self, f"ApiKeyId{name}", value=key.key_id, description=f"API key id for {name}")

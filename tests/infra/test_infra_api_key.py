@@ -1,4 +1,5 @@
-"""The stack with API-key auth and every kind of source enabled: key and usage plan, per-source access."""
+"""The stack with API-key auth (the page's too) and every kind of source enabled: key and usage plan, per-source
+access."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
 from spendwatch.domain.config import parse_config
+from spendwatch.platform import resources
 
 from infra.stacks.collection import reads_aws_inventory
 from tests.infra.conftest import Synthesise, Synthesised
@@ -44,6 +46,7 @@ schedule = "rate(30 minutes)"
 
 [api]
 auth = "api_key"
+dashboard = "api_key"
 throttle_rate = 5
 throttle_burst = 10
 keys = ["grafana", "finance"]
@@ -74,6 +77,19 @@ def test_every_route_but_health_requires_the_api_key(synth: Synthesised) -> None
     assert len(open_methods) == 1
     assert open_methods[0]["Properties"]["ResourceId"]["Ref"].startswith("ApiRestApihealth")
     assert all(m["Properties"]["AuthorizationType"] == "NONE" for m in methods)
+    # The page takes the API key too: no user pool.
+    assert not synth.resources("AWS::Cognito::UserPool")
+    assert resources.ENV_COGNITO_POOL_ID not in _api_environment(synth)
+
+
+def _api_environment(synth: Synthesised) -> dict[str, Any]:
+    (function,) = [
+        f
+        for f in synth.resources("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "api.handler.handler"
+    ]
+    variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+    return variables
 
 
 def test_usage_plan_throttles_each_configured_key_on_its_own(synth: Synthesised) -> None:

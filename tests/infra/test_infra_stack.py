@@ -1,4 +1,5 @@
-"""The stack synthesised from the base config (IAM auth): storage, collection, API, cdk-nag and cfn-lint."""
+"""The stack synthesised from the base config (IAM auth, people sign in with Cognito): storage, collection, API,
+cdk-nag and cfn-lint."""
 
 from __future__ import annotations
 
@@ -252,14 +253,19 @@ def _methods(synth: Synthesised) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_health_is_open_and_every_other_route_needs_iam(synth: Synthesised) -> None:
+def test_machines_need_iam_and_the_page_is_for_people_signed_in_by_the_function(synth: Synthesised) -> None:
     methods = _methods(synth)
-    assert set(methods) == {"GET /health", "GET /", "GET /metrics", "ANY /v1/{proxy+}"}
+    people = {"GET /", "GET /auth/callback", "POST /auth/signout"}  # dashboard = "cognito" by default
+    assert set(methods) == {"GET /health", "GET /metrics", "ANY /v1/{proxy+}"} | people
     assert methods.pop("GET /health")["AuthorizationType"] == "NONE"
+    for route in people:
+        # The function checks the Cognito session (tests/integration/test_signin.py), so the gateway lets it in.
+        assert methods.pop(route)["AuthorizationType"] == "NONE"
     for method in methods.values():
         assert method["AuthorizationType"] == "AWS_IAM"
         assert method.get("ApiKeyRequired") is not True
     synth.template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
+    synth.template.resource_count_is("AWS::Cognito::UserPool", 1)
 
 
 def test_stage_throttles_and_writes_access_logs(synth: Synthesised) -> None:

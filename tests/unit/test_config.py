@@ -64,6 +64,13 @@ def test_example_file_in_the_repo_is_valid() -> None:
         ('[api]\nkeys = ["grafana", "Grafana"]', "unique"),
         ('[api]\nkeys = ["has-dash"]', "api.keys.0"),
         ("[api]\nkeys = []", "api.keys"),
+        ('[api]\ndashboard = "iam"\nauth = "api_key"', 'dashboard must be "cognito" or the same as auth'),
+        ('[api]\ndashboard = "oidc"', "api.dashboard"),
+        ("[api]\nsession_hours = 25", "api.session_hours"),
+        ("[api]\nsession_hours = 0", "api.session_hours"),
+        ('[api]\nlogin_domain = "Costs"', "api.login_domain"),
+        ('[api]\nlogin_domain = "-costs"', "api.login_domain"),
+        ('[api]\nlogin_domain = "my-cognito-costs"', "refuses a login domain containing 'cognito'"),
         ("currency = ", "not valid TOML"),
     ],
 )
@@ -107,3 +114,13 @@ def test_keys_of_another_source_type_are_refused() -> None:
 def test_api_keys_default_to_one_and_follow_the_config() -> None:
     assert parse_config("").api.keys == ["default"]
     assert parse_config('[api]\nauth = "api_key"\nkeys = ["grafana", "finance"]').api.keys == ["grafana", "finance"]
+
+
+def test_people_sign_in_with_cognito_unless_the_page_uses_the_machines_auth() -> None:
+    api = parse_config("").api
+    assert (api.dashboard, api.session_hours, api.login_domain) == ("cognito", 8, None)
+    assert parse_config('[api]\nauth = "api_key"').api.dashboard == "cognito"
+    assert parse_config('[api]\nauth = "api_key"\ndashboard = "api_key"').api.dashboard == "api_key"
+    assert parse_config('[api]\ndashboard = "iam"').api.dashboard == "iam"
+    configured = parse_config('[api]\nsession_hours = 12\nlogin_domain = "acme-costs"').api
+    assert (configured.session_hours, configured.login_domain) == (12, "acme-costs")

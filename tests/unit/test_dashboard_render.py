@@ -92,3 +92,19 @@ def test_a_long_breakdown_keeps_the_largest_and_folds_the_rest_into_one_row() ->
     assert [name for name, _ in rows] == [f"service {n:02}" for n in range(11)] + ["9 more services"]
     assert rows[-1][1] == "765.04"  # 89 + 88 + ... + 81, and 9 half-cents rounded once, half to even
     assert re.search(r"<tfoot><tr><td>Total</td><td></td><td class=num>1810.10</td>", section)
+
+
+def test_signed_in_people_get_an_escaped_sign_out_form_the_page_may_post() -> None:
+    person = dashboard.SignedIn(
+        email='"><script>alert(1)</script>@example.com',
+        signout_url="https://abc.execute-api.eu-west-1.amazonaws.com/prod/auth/signout",
+        login_url="https://costs.auth.eu-west-1.amazoncognito.com",
+    )
+    form = dashboard.signout_form(person)
+    assert form.startswith(f'<form method="post" action="{person.signout_url}">')
+    assert "<script>" not in form and "&lt;script&gt;" in form
+    assert dashboard.signout_form(None) == ""
+    policy = dashboard.headers(person)["Content-Security-Policy"]
+    assert f"form-action 'self' {person.login_url};" in policy  # sign-out goes on to the managed login's /logout
+    assert "form-action 'none'" in dashboard.headers(None)["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy

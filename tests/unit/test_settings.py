@@ -77,3 +77,23 @@ def test_functions_read_the_environment_only_through_settings() -> None:
                 readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     allowed = {"settings.py", "clock.py"}  # the settings themselves, and SPENDWATCH_NOW for the clock
     assert [r for r in readers if Path(r.split(":")[0]).name not in allowed] == []
+
+
+SIGNIN = {
+    "SPENDWATCH_TABLE": "t12",
+    "SPENDWATCH_API_AUTH": "gateway",
+    "SPENDWATCH_PUBLIC_URL": "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/",
+    "SPENDWATCH_COGNITO_POOL_ID": "eu-west-1_AbC123",
+    "SPENDWATCH_COGNITO_CLIENT_ID": "1example23456789",
+    "SPENDWATCH_COGNITO_LOGIN_URL": "https://spendwatch-123.auth.eu-west-1.amazoncognito.com",
+}
+
+
+def test_api_settings_sign_people_in_only_behind_the_gateway_with_every_cognito_setting() -> None:
+    assert ApiSettings.from_env(SIGNIN).signs_in_people
+    assert not ApiSettings.from_env({**SIGNIN, "SPENDWATCH_API_AUTH": "bearer"}).signs_in_people
+    assert not ApiSettings.from_env({"SPENDWATCH_TABLE": "t12", "SPENDWATCH_API_AUTH": "gateway"}).signs_in_people
+    with pytest.raises(SettingsError, match="SPENDWATCH_COGNITO_CLIENT_ID missing"):
+        ApiSettings.from_env({**SIGNIN, "SPENDWATCH_COGNITO_CLIENT_ID": ""})
+    with pytest.raises(SettingsError, match="SPENDWATCH_PUBLIC_URL"):
+        ApiSettings.from_env({**SIGNIN, "SPENDWATCH_PUBLIC_URL": "https://abc123.example/prod"})  # no final "/"

@@ -8,7 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from api import deps
 from api.views import dashboard
+from api.web import signin
 
 router = Router()
 
@@ -32,5 +34,16 @@ def get_dashboard(
     ] = None,
 ) -> Response[str]:
     """The dashboard as one HTML document (``token`` is checked with every request's authentication)."""
-    page = dashboard.render(dashboard.build())
-    return Response(status_code=200, content_type=dashboard.CONTENT_TYPE, body=page, headers=dashboard.HEADERS)
+    person = _signed_in()
+    page = dashboard.render(dashboard.build(), person)
+    return Response(status_code=200, content_type=dashboard.CONTENT_TYPE, body=page, headers=dashboard.headers(person))
+
+
+def _signed_in() -> dashboard.SignedIn | None:
+    """The person the session check let in (deployed with ``dashboard = "cognito"``), else None."""
+    people = signin.from_settings(deps.settings())
+    if people is None:
+        return None
+    context = router.current_event.raw_event.get("requestContext") or {}
+    email = str((context.get("authorizer") or {}).get("email") or "")
+    return dashboard.SignedIn(email=email, signout_url=people.signout_url, login_url=people.login_url)

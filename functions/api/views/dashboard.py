@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
@@ -38,9 +39,9 @@ LATEST_REPORTS = 6
 WARN_UTILISATION = Decimal(80)
 SEVERITY_ORDER = ("critical", "warning", "info")
 # Nothing may be loaded from anywhere: the page is read on closed networks and carries a token in its URL.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action {}; frame-ancestors 'none'"
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'",
+    "Content-Security-Policy": _CSP.format("'none'"),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
@@ -48,6 +49,23 @@ CONTENT_TYPE = "text/html; charset=utf-8"
 
 
 Dashboard = overview.Snapshot
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A person signed in through Cognito: who, where the page's sign-out button posts, and the login's origin
+    (signing out passes through it on the way back to the page)."""
+
+    email: str
+    signout_url: str
+    login_url: str
+
+
+def headers(person: SignedIn | None = None) -> dict[str, str]:
+    """The page's headers: with a person signed in, its one form may post to the page and go on to the login."""
+    if person is None:
+        return HEADERS
+    return {**HEADERS, "Content-Security-Policy": _CSP.format(f"'self' {person.login_url}")}
 
 
 def build(now: datetime | None = None) -> Dashboard:
@@ -66,11 +84,11 @@ def build(now: datetime | None = None) -> Dashboard:
     return data
 
 
-def render(data: Dashboard) -> str:
-    """The whole HTML document."""
+def render(data: Dashboard, person: SignedIn | None = None) -> str:
+    """The whole HTML document (with a sign-out button when a person signed in)."""
     summary = data.summary
     sections = [
-        _header(data),
+        _header(data, person),
         _kpis(data),
         _trend(summary),
         '<div class="cols">',
@@ -117,10 +135,20 @@ def _ago(now: datetime, moment: datetime) -> str:
     return f"{hours} h ago" if hours < 48 else f"{hours // 24} d ago"
 
 
-def _header(data: Dashboard) -> str:
+def signout_form(person: SignedIn | None) -> str:
+    """Who is signed in and the sign-out button (a POST to the page's own origin), or nothing."""
+    if person is None:
+        return ""
+    return (
+        f'<form method="post" action="{escape(person.signout_url)}"><span class="muted">{escape(person.email)}</span> '
+        '<button type="submit">Sign out</button></form>'
+    )
+
+
+def _header(data: Dashboard, person: SignedIn | None) -> str:
     return (
         f'<header><h1>spendwatch</h1><p class="muted">Costs in {escape(data.summary.currency)} · '
-        f"month {escape(data.summary.month)} · as of {_when(data.now)}</p></header>"
+        f"month {escape(data.summary.month)} · as of {_when(data.now)}</p>{signout_form(person)}</header>"
     )
 
 
@@ -402,7 +430,7 @@ CSS = (
     "color:var(--fg);background:var(--bg)}"
     "main{max-width:1160px;margin:0 auto;padding:20px}"
     "header{display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap;gap:4px 16px}"
-    "h1{font-size:22px;margin:0}header p{margin:0}"
+    "h1{font-size:22px;margin:0}header p,header form{margin:0}button{font:inherit}"
     "h2{font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);"
     "margin:0 0 10px}"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px;margin-top:16px}"

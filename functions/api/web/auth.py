@@ -1,4 +1,5 @@
-"""Who may call the API: API Gateway authenticates when deployed; locally a bearer token does."""
+"""Who may call the API: API Gateway authenticates machines when deployed (and, with ``dashboard = "cognito"``, the
+function checks people's sign-in on the page's routes: ``signin``); locally a bearer token does everything."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hmac
 from typing import Any
 
 from api import deps
+from api.web import signin
 from api.web.errors import proxy_error
 
 PUBLIC_PATHS = frozenset({"/health"})
@@ -26,13 +28,14 @@ def _presented_token(event: dict[str, Any]) -> str | None:
 
 
 def check(event: dict[str, Any]) -> dict[str, Any] | None:
-    """None when the caller may proceed, else the 401 response to send."""
+    """None when the caller may proceed, else the response to send (a refusal, or a step of signing in)."""
     if event.get("path") in PUBLIC_PATHS:
         return None
     settings = deps.settings()
     if settings.auth == "gateway":
-        # API Gateway has already enforced IAM or an API key on every non-public method.
-        return None
+        # API Gateway has already enforced IAM or an API key on every other method.
+        people = signin.from_settings(settings)
+        return signin.check(event, people) if people is not None else None
     expected = settings.token.get_secret_value() if settings.token else ""
     presented = _presented_token(event)
     if presented is None:
@@ -40,3 +43,9 @@ def check(event: dict[str, Any]) -> dict[str, Any] | None:
     if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
         return proxy_error(401, "unauthorized", "invalid bearer token", _CHALLENGE)
     return None
+
+
+def signed_in_page(event: dict[str, Any]) -> bool:
+    """Whether this is the page served to a person signed in with Cognito: browsers must ask again each time, so
+    that after signing out the page is not shown from their cache."""
+    return event.get("path") == signin.PAGE and deps.settings().signs_in_people

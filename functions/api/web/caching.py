@@ -43,14 +43,17 @@ def _set(response: dict[str, Any], name: str, value: str) -> None:
         response.setdefault("headers", {})[name] = value
 
 
-def conditional(event: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    """Add ETag and Cache-Control to a successful GET; answer 304 when the client's copy is current."""
+def conditional(event: dict[str, Any], response: dict[str, Any], *, revalidate: bool = False) -> dict[str, Any]:
+    """Add ETag and Cache-Control to a successful GET; answer 304 when the client's copy is current.
+
+    ``revalidate``: the client must ask every time (``no-cache``), as for a page that needs a session.
+    """
     if event.get("httpMethod") != "GET" or response.get("statusCode") != 200:
         return response
     raw = response.get("body") or ""
     body = base64.b64decode(raw) if response.get("isBase64Encoded") else raw
     tag = etag(body)
-    max_age = MAX_AGE.get(str(event.get("path")), DEFAULT_MAX_AGE)
+    max_age = None if revalidate else MAX_AGE.get(str(event.get("path")), DEFAULT_MAX_AGE)
     _set(response, "ETag", tag)
     _set(response, "Cache-Control", f"private, max-age={max_age}" if max_age else "private, no-cache")
     _set(response, "Vary", VARY)

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from api.web.auth import PUBLIC_PATHS
+from api.web.cookies import SESSION as SESSION_COOKIE
 from api.web.errors import ErrorResponse
 
 if TYPE_CHECKING:
@@ -125,19 +126,38 @@ def _drop_unused(schemas: dict[str, Any], document: dict[str, Any]) -> None:
                 del schemas[name]
 
 
+SESSION_SCHEME = "session"
+
+
+def people_sign_in(document: dict[str, Any]) -> dict[str, Any]:
+    """With Cognito sign-in the page takes the session cookie instead (``api.web.signin``), or sends to the login."""
+    document["components"]["securitySchemes"][SESSION_SCHEME] = {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The Cognito ID token the sign-in set; a browser without one is sent to the managed login",
+    }
+    for operation in document.get("paths", {}).get("/", {}).values():
+        if isinstance(operation, dict) and "responses" in operation:
+            operation["security"] = [{SESSION_SCHEME: []}]
+            operation["responses"]["302"] = {"description": "No session: to the managed login, to sign in"}
+    return document
+
+
 def document(app: APIGatewayRestResolver, title: str, version: str) -> str:
     """The complete document as JSON, for the authentication this function runs with."""
     from api import deps
 
-    mode = deps.settings().auth
+    settings = deps.settings()
     gateway_auth = "iam"
-    if mode == "gateway":
+    if settings.auth == "gateway":
         gateway_auth = deps.config().api.auth
-    return _rendered(app, title, version, mode, gateway_auth)
+    return _rendered(app, title, version, settings.auth, gateway_auth, settings.signs_in_people)
 
 
 @lru_cache(maxsize=4)
-def _rendered(app: APIGatewayRestResolver, title: str, version: str, mode: str, gateway_auth: str) -> str:
+def _rendered(app: APIGatewayRestResolver, title: str, version: str, mode: str, gateway_auth: str, people: bool) -> str:
     """Generating takes ~25 ms and the routes never change in a container: once per authentication setting."""
     generated = json.loads(app.get_openapi_json_schema(title=title, version=version))
-    return json.dumps(complete(generated, security_schemes(mode, gateway_auth)))
+    completed = complete(generated, security_schemes(mode, gateway_auth))
+    return json.dumps(people_sign_in(completed) if people else completed)

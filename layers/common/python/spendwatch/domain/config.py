@@ -177,12 +177,28 @@ class Budget(BaseModel):
         return check_scope(scope)
 
 
+# A Cognito prefix domain: lowercase letters, digits and inner hyphens; Cognito refuses these words in it.
+_LOGIN_DOMAIN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+_RESERVED_IN_LOGIN_DOMAIN = ("aws", "amazon", "cognito")
+
+
 class ApiSettings(BaseModel):
-    """How the deployed API authenticates callers and how hard it may be hit."""
+    """How the deployed API authenticates callers and people, and how hard it may be hit.
+
+    ``auth`` is for machines (``/v1``, ``/metrics``); ``dashboard`` for the page: ``cognito`` signs people in
+    through a Cognito user pool's managed login, or it is the same as ``auth``. Locally neither applies: the
+    local runtime asks for its bearer token (or ``/?token=``) everywhere.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     auth: Literal["iam", "api_key"] = "iam"
+    dashboard: Literal["cognito", "iam", "api_key"] = "cognito"
+    # How long a sign-in lasts: the ID token's validity, which is also the session cookie's.
+    session_hours: int = Field(default=8, ge=1, le=24)
+    # The managed login's prefix domain (https://<login_domain>.auth.<region>.amazoncognito.com), unique in the
+    # region; default "spendwatch-<account id>".
+    login_domain: str | None = Field(default=None, pattern=_LOGIN_DOMAIN)
     throttle_rate: int = Field(default=20, ge=1)
     throttle_burst: int = Field(default=40, ge=1)
     # With api_key: one key per caller (Grafana, a script...), each throttled on its own by the usage plan.
@@ -196,6 +212,20 @@ class ApiSettings(BaseModel):
         if len({k.lower() for k in keys}) != len(keys):
             raise ValueError("api key names must be unique (ignoring case)")
         return keys
+
+    @field_validator("login_domain")
+    @classmethod
+    def _allowed_login_domain(cls, domain: str | None) -> str | None:
+        reserved = [word for word in _RESERVED_IN_LOGIN_DOMAIN if domain and word in domain]
+        if reserved:
+            raise ValueError(f"Cognito refuses a login domain containing {reserved[0]!r}")
+        return domain
+
+    @model_validator(mode="after")
+    def _dashboard_is_cognito_or_auth(self) -> ApiSettings:
+        if self.dashboard not in ("cognito", self.auth):
+            raise ValueError(f'dashboard must be "cognito" or the same as auth ("{self.auth}")')
+        return self
 
 
 class SecretNames(BaseModel):

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from spendwatch.platform import resources
 
@@ -96,14 +96,40 @@ class ChannelSettings(FunctionSettings):
         return found
 
 
+_URL = r"^https?://[^\s?#]+$"
+
+
 class ApiSettings(ChannelSettings):
     """The API function: who authenticates callers, and the bearer token when the function does it itself.
+
+    Behind the gateway, people may sign in to the page through a Cognito user pool: its id, the app client's
+    id and the managed login's domain, with the API's own URL (where the login sends them back). Either all
+    four are set or none. ``COGNITO_IDP_URL`` moves the issuer (and its JWKS) off
+    ``https://cognito-idp.<region>.amazonaws.com``, for tests.
 
     It sends test alerts (``POST /v1/alerts/test``), so it reads the channels' settings too.
     """
 
     auth: Literal["bearer", "gateway"] = Field("bearer", alias=resources.ENV_API_AUTH)
     token: SecretStr | None = Field(None, alias=resources.ENV_API_TOKEN)
+    public_url: str | None = Field(None, alias=resources.ENV_PUBLIC_URL, pattern=r"^https?://[^\s?#]+/$")
+    cognito_pool_id: str | None = Field(None, alias=resources.ENV_COGNITO_POOL_ID, pattern=r"^[a-z0-9-]+_[A-Za-z0-9]+$")
+    cognito_client_id: str | None = Field(None, alias=resources.ENV_COGNITO_CLIENT_ID, pattern=r"^[A-Za-z0-9]+$")
+    cognito_login_url: str | None = Field(None, alias=resources.ENV_COGNITO_LOGIN_URL, pattern=_URL)
+    cognito_idp_url: str | None = Field(None, alias="COGNITO_IDP_URL", pattern=_URL)
+
+    @model_validator(mode="after")
+    def _signin_complete(self) -> Self:
+        names = ("public_url", "cognito_pool_id", "cognito_client_id", "cognito_login_url")
+        missing = [type(self).model_fields[name].alias or name for name in names if getattr(self, name) is None]
+        if 0 < len(missing) < len(names):
+            raise ValueError(f"signing people in needs all of its settings; {', '.join(missing)} missing")
+        return self
+
+    @property
+    def signs_in_people(self) -> bool:
+        """Whether the page is for people signed in through Cognito (deployed only: locally the token serves)."""
+        return self.auth == "gateway" and self.cognito_pool_id is not None
 
 
 class EvaluateSettings(FunctionSettings):
