@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from spendwatch.domain.alerts import Alert
-from spendwatch.store.base import Table, attribute_value, to_item
+from spendwatch.domain.audit import AuditEntry
+from spendwatch.store.audit import audit_put
+from spendwatch.store.base import Table, attribute_value, conditional, to_item
 from spendwatch.store.keys import ALERT, ALERTS_PK, ITEM_TYPE, PK, SK, TTL, strip_keys
 
 ALERT_RETENTION = timedelta(days=400)
@@ -47,22 +49,44 @@ class AlertStore(Table):
         return [alert_from_record(record) for record in self.query(ALERTS_PK)]
 
     def update_alert(self, alert_id: str, changes: dict[str, Any]) -> None:
-        """Set top-level attributes of an existing alert (status, snooze, delivery.<channel>...)."""
-        names: dict[str, str] = {"#pk": PK}
-        values: dict[str, Any] = {}
-        parts = []
-        for n, (path, value) in enumerate(sorted(changes.items())):
-            refs = []
-            for m, segment in enumerate(path.split(".")):
-                names[f"#n{n}_{m}"] = segment
-                refs.append(f"#n{n}_{m}")
-            values[f":v{n}"] = attribute_value(value)
-            parts.append(f"{'.'.join(refs)} = :v{n}")
+        """Set top-level attributes of an existing alert (status, snooze, delivery.<channel>...): the pipeline's own
+        changes (resolutions, reminders, delivery state). A change made through the API is ``change_alert``."""
+        expression, names, values = _set_expression(changes)
         self._call(
             "update_item",
             Key=to_item({PK: ALERTS_PK, SK: alert_id}),
-            UpdateExpression="SET " + ", ".join(parts),
+            UpdateExpression=expression,
             ConditionExpression="attribute_exists(#pk)",
-            ExpressionAttributeNames=names,
+            ExpressionAttributeNames={**names, "#pk": PK},
             ExpressionAttributeValues=values,
         )
+
+    def change_alert(self, alert_id: str, changes: dict[str, Any], read_status: str, entry: AuditEntry) -> bool:
+        """Set attributes of an alert and write the change's audit entry, in one transaction, while the alert still
+        has the status it was read with; False, nothing written, when it is gone or its status changed."""
+        expression, names, values = _set_expression(changes)
+        update = {
+            "Key": to_item({PK: ALERTS_PK, SK: alert_id}),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        condition = "attribute_exists(#pk) AND #read_status = :read_status"
+        read = {":read_status": attribute_value(read_status)}
+        change = conditional("Update", update, condition, {"#pk": PK, "#read_status": "status"}, read)
+        return self._write_together([change, audit_put(entry)])
+
+
+def _set_expression(changes: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``SET`` of each (possibly dotted) path in ``changes``, with its names and values."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    parts = []
+    for n, (path, value) in enumerate(sorted(changes.items())):
+        refs = []
+        for m, segment in enumerate(path.split(".")):
+            names[f"#n{n}_{m}"] = segment
+            refs.append(f"#n{n}_{m}")
+        values[f":v{n}"] = attribute_value(value)
+        parts.append(f"{'.'.join(refs)} = :v{n}")
+    return "SET " + ", ".join(parts), names, values

@@ -39,6 +39,31 @@ def attribute_value(value: Any) -> dict[str, Any]:
     return dict(_serializer.serialize(value))
 
 
+def conditional(
+    kind: str, body: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One action of a write transaction (``Put``, ``Update``, ``Delete``...), taken only when ``condition`` holds."""
+    action = {
+        **body,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}), **names},
+    }
+    merged = {**body.get("ExpressionAttributeValues", {}), **(values or {})}
+    if merged:
+        action["ExpressionAttributeValues"] = merged
+    return {kind: action}
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    """Whether a cancelled transaction was cancelled because one of its conditions did not hold."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    codes = {str(reason.get("Code")) for reason in reasons if isinstance(reason, dict)}
+    return "ConditionalCheckFailed" in codes or (not reasons and "ConditionalCheckFailed" in str(error.get("Message")))
+
+
 @dataclass
 class Table:
     """Single-table access. ``client`` is a low-level boto3 DynamoDB client; ``requests`` counts calls."""
@@ -78,6 +103,21 @@ class Table:
             raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
+        return True
+
+    def _write_together(self, actions: list[dict[str, Any]]) -> bool:
+        """Write ``actions`` (TransactWriteItems' ``Put``, ``Update``, ``Delete`` or ``ConditionCheck``, without the
+        table name) in one transaction: all of them or none. False, nothing written, when a condition failed."""
+        self.requests += 1
+        items = [{kind: {"TableName": self.table, **body}} for action in actions for kind, body in action.items()]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise StoreError(f"DynamoDB transact_write_items on {self.table} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"DynamoDB transact_write_items on {self.table} failed: {exc}") from exc
         return True
 
     # -- writes -------------------------------------------------------------------------------------
