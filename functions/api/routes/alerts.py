@@ -98,7 +98,15 @@ def acknowledge(alert_id: AlertId) -> Alert:
     return _change(alert_id, "acknowledged")
 
 
-@router.post("/v1/alerts/<alert_id>/resolve", summary="Resolve an alert", tags=["alerts"])
+@router.post(
+    "/v1/alerts/<alert_id>/resolve",
+    summary="Resolve an alert",
+    tags=["alerts"],
+    responses={
+        200: {"description": "The alert after the change"},
+        409: openapi.error("Its status changed while the request acted on it (code conflict)"),
+    },
+)
 def resolve(alert_id: AlertId) -> Alert:
     """It is dealt with."""
     return _change(alert_id, "resolved")
