@@ -12,6 +12,7 @@ from spendwatch.store import StoreError
 
 from api.routes import (
     alerts,
+    audit,
     budgets,
     capacity,
     collections,
@@ -45,6 +46,7 @@ app.include_router(capacity.router)
 app.include_router(budgets.router)
 app.include_router(alerts.router)
 app.include_router(recommendations.router)
+app.include_router(audit.router)
 app.include_router(reports.router)
 app.include_router(export.router)
 app.include_router(metrics.router)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from spendwatch.domain.alerts import Alert
+from spendwatch.domain.audit import AuditEntry
 from spendwatch.domain.money import format_money
 from spendwatch.domain.recommendations.model import Confidence, Kind, Status
 
@@ -449,7 +450,10 @@ class RecommendationPage(BaseModel):
     next_token: str | None
 
 
-def quantity_text(value: Decimal) -> str:
-    """A quantity as a plain decimal string: no exponent, no trailing zeros."""
-    text = f"{value.normalize():f}"
-    return "0" if text in ("-0", "") else text
+class AuditPage(BaseModel):
+    """A page of the audit log, newest first."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[AuditEntry]
+    next_token: str | None

@@ -9,17 +9,21 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from spendwatch.domain.alerts import Alert, AlertKind, AlertStatus, effective_alert
+from spendwatch.domain.audit import AuditAction, audit_entry
 from spendwatch.platform.clock import utc_now
 
 from api import deps
 from api.schemas import AlertPage, AlertTestResult, ChannelTest
 from api.web import openapi, paging
+from api.web.actor import actor_of
 from api.web.errors import ApiError
 
 router = Router()
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 MAX_SNOOZE = timedelta(days=90)
-RESOLVED = openapi.error("The alert is resolved already (code conflict)")
+RESOLVED = openapi.error(
+    "The alert is resolved already, or its status changed while the request acted on it (code conflict)"
+)
 
 
 class SnoozeRequest(BaseModel):
@@ -57,9 +61,13 @@ def list_alerts(
     return AlertPage(items=items, next_token=token)
 
 
+ACTIONS: dict[str, AuditAction] = {"acknowledged": "alert.ack", "snoozed": "alert.snooze", "resolved": "alert.resolve"}
+
+
 def _change(
     alert_id: str, status: Literal["acknowledged", "snoozed", "resolved"], until: datetime | None = None
 ) -> Alert:
+    """Change an alert's status with its audit entry, while the alert still has the status it was read with."""
     store = deps.store()
     alert = store.get_alert(alert_id)
     if alert is None:
@@ -68,8 +76,15 @@ def _change(
         raise ApiError(409, "conflict", "the alert is resolved")
     now = utc_now()
     changes = {"status": status, "updated_at": now.isoformat(), "snoozed_until": until.isoformat() if until else None}
-    store.update_alert(alert_id, changes)
-    return alert.model_copy(update={"status": status, "updated_at": now, "snoozed_until": until})
+    after = alert.model_copy(update={"status": status, "updated_at": now, "snoozed_until": until})
+    before = effective_alert(alert, now).model_dump(mode="json")
+    actor = actor_of(router.current_event.raw_event)
+    entry = audit_entry(ACTIONS[status], ("alert", alert_id), actor, now, before, after.model_dump(mode="json"))
+    if not store.change_alert(alert_id, changes, alert.status, entry):
+        if store.get_alert(alert_id) is None:
+            raise ApiError(404, "not_found", f"no alert {alert_id}")
+        raise ApiError(409, "conflict", "the alert changed while this request acted on it; read it again")
+    return after
 
 
 @router.post(
@@ -83,7 +98,15 @@ def acknowledge(alert_id: AlertId) -> Alert:
     return _change(alert_id, "acknowledged")
 
 
-@router.post("/v1/alerts/<alert_id>/resolve", summary="Resolve an alert", tags=["alerts"])
+@router.post(
+    "/v1/alerts/<alert_id>/resolve",
+    summary="Resolve an alert",
+    tags=["alerts"],
+    responses={
+        200: {"description": "The alert after the change"},
+        409: openapi.error("Its status changed while the request acted on it (code conflict)"),
+    },
+)
 def resolve(alert_id: AlertId) -> Alert:
     """It is dealt with."""
     return _change(alert_id, "resolved")

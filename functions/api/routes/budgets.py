@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from spendwatch.domain import budgets as budget_rules
-from spendwatch.domain.budgets import StoredBudget
+from spendwatch.domain.audit import AuditAction, AuditEntry, audit_entry
+from spendwatch.domain.budgets import StoredBudget, config_budget_id
 from spendwatch.domain.config import Budget
 from spendwatch.domain.money import format_money
 from spendwatch.platform.clock import utc_now
@@ -18,6 +20,7 @@ from api import deps
 from api.schemas import BudgetOut, BudgetPage
 from api.views import overview
 from api.web import openapi, paging
+from api.web.actor import actor_of
 from api.web.errors import ApiError
 
 router = Router()
@@ -53,6 +56,19 @@ def _out(stored: StoredBudget, with_status: bool = True) -> BudgetOut:
     )
 
 
+def _shown(stored: StoredBudget | None) -> dict[str, Any] | None:
+    """A budget as the API shows it, for the audit log: without its period's spend (not part of the change)."""
+    return None if stored is None else _out(stored, with_status=False).model_dump(mode="json", exclude={"status"})
+
+
+def _entry(
+    action: AuditAction, budget_id: str, before: StoredBudget | None, after: StoredBudget | None, at: datetime
+) -> AuditEntry:
+    """The audit entry of a change made by this request's caller."""
+    actor = actor_of(router.current_event.raw_event)
+    return audit_entry(action, ("budget", budget_id), actor, at, _shown(before), _shown(after))
+
+
 def _check_name(name: str, except_id: str | None = None) -> None:
     if any(s.budget.name == name and s.id != except_id for s in all_budgets()):
         raise ApiError(409, "conflict", f"a budget named {name!r} exists already")
@@ -86,7 +102,8 @@ def create_budget(budget: Budget) -> Response[str]:
     _check_name(budget.name)
     now = utc_now()
     stored = StoredBudget(uuid.uuid4().hex, budget, "api", now, now)
-    deps.store().put_budget(stored)
+    if not deps.store().create_budget(stored, _entry("budget.create", stored.id, None, stored, now)):
+        raise ApiError(409, "conflict", "a budget with this id exists already; send the request again")
     return Response(status_code=201, content_type="application/json", body=_out(stored).model_dump_json())
 
 
@@ -97,10 +114,20 @@ def get_budget(budget_id: BudgetId) -> BudgetOut:
 
 
 def _editable(budget_id: str) -> StoredBudget:
-    stored = _find(budget_id)
-    if stored.origin == "config":
+    """An API budget read consistently (its change is written only while it is still as read)."""
+    if budget_id in {config_budget_id(b.name) for b in deps.config().budgets}:
         raise ApiError(409, "conflict", "this budget is defined in spendwatch.toml; change it there")
+    stored = deps.store().get_budget(budget_id)
+    if stored is None:
+        raise ApiError(404, "not_found", f"no budget {budget_id}")
     return stored
+
+
+def _lost(budget_id: str) -> ApiError:
+    """Why a conditional change of a budget wrote nothing: it is gone, or it changed since it was read."""
+    if deps.store().get_budget(budget_id) is None:
+        return ApiError(404, "not_found", f"no budget {budget_id}")
+    return ApiError(409, "conflict", "the budget changed while this request acted on it; read it again")
 
 
 @router.put(
@@ -109,15 +136,21 @@ def _editable(budget_id: str) -> StoredBudget:
     tags=["budgets"],
     responses={
         200: {"description": "The budget after the change"},
-        409: openapi.error("The budget is defined in spendwatch.toml, or its new name is taken (code conflict)"),
+        409: openapi.error(
+            "The budget is defined in spendwatch.toml, its new name is taken, or it changed while the request acted "
+            "on it (code conflict)"
+        ),
     },
 )
 def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
     """Replace every field of an API budget."""
     stored = _editable(budget_id)
     _check_name(budget.name, except_id=budget_id)
-    updated = StoredBudget(budget_id, budget, "api", stored.created_at, utc_now())
-    deps.store().put_budget(updated)
+    now = utc_now()
+    updated = StoredBudget(budget_id, budget, "api", stored.created_at, now)
+    entry = _entry("budget.update", budget_id, stored, updated, now)
+    if not deps.store().replace_budget(updated, stored.updated_at, entry):
+        raise _lost(budget_id)
     return _out(updated)
 
 
@@ -127,11 +160,15 @@ def replace_budget(budget_id: BudgetId, budget: Budget) -> BudgetOut:
     tags=["budgets"],
     responses={
         204: {"description": "Deleted", "content": {}},
-        409: openapi.error("The budget is defined in spendwatch.toml (code conflict)"),
+        409: openapi.error(
+            "The budget is defined in spendwatch.toml, or it changed while the request acted on it (code conflict)"
+        ),
     },
 )
 def delete_budget(budget_id: BudgetId) -> Response[str]:
     """Delete an API budget; its alerts stay as history."""
-    _editable(budget_id)
-    deps.store().delete_budget(budget_id)
+    stored = _editable(budget_id)
+    entry = _entry("budget.delete", budget_id, stored, None, utc_now())
+    if not deps.store().delete_budget(budget_id, stored.updated_at, entry):
+        raise _lost(budget_id)
     return Response(status_code=204, content_type="application/json", body="")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from spendwatch.domain.capacity import HISTORY_DAYS, Capacity
+from spendwatch.domain.capacity import HISTORY_DAYS, Capacity, quantity_text
 from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 
@@ -16,7 +16,6 @@ from api.schemas import (
     CapacityPage,
     UsageForecastPoint,
     UsageForecastResponse,
-    quantity_text,
 )
 from api.views import capacity as view
 from api.web import openapi

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from spendwatch.domain.audit import AuditAction, audit_entry
 from spendwatch.domain.recommendations.lifecycle import Action, TransitionError, transition
 from spendwatch.domain.recommendations.model import Kind, Status, by_savings
 from spendwatch.platform.clock import utc_now
@@ -13,6 +14,7 @@ from spendwatch.platform.clock import utc_now
 from api import deps
 from api.schemas import RecommendationOut, RecommendationPage
 from api.web import openapi, paging
+from api.web.actor import actor_of
 from api.web.errors import ApiError
 
 if TYPE_CHECKING:
@@ -26,6 +28,11 @@ ACTED: dict[int, OpenAPIResponse] = {
         "Its status does not allow the action, or it changed (e.g. re-evaluated) while the request acted on it "
         "(code conflict)"
     ),
+}
+ACTIONS: dict[Action, AuditAction] = {
+    "accept": "recommendation.accept",
+    "dismiss": "recommendation.dismiss",
+    "implement": "recommendation.implement",
 }
 
 
@@ -55,16 +62,21 @@ def list_recommendations(
 
 
 def _act(rec_id: str, action: Action) -> RecommendationOut:
-    """Apply ``action``, writing only if nobody changed the recommendation since it was read."""
+    """Apply ``action``, with its audit entry, writing only if nobody changed the recommendation since it was read."""
     store = deps.store()
     rec = store.get_recommendation(rec_id)
     if rec is None:
         raise ApiError(404, "not_found", f"no recommendation {rec_id}")
+    now = utc_now()
     try:
-        changed = transition(rec, action, utc_now())
+        changed = transition(rec, action, now)
     except TransitionError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
-    if changed != rec and not store.put_recommendation_if_unchanged(changed, rec.updated_at):
+    if changed == rec:  # it had that status already: nothing changes, nothing is recorded
+        return recommendation_out(rec.item())
+    actor = actor_of(router.current_event.raw_event)
+    entry = audit_entry(ACTIONS[action], ("recommendation", rec_id), actor, now, rec.item(), changed.item())
+    if not store.act_on_recommendation(changed, rec.updated_at, entry):
         raise ApiError(409, "conflict", "the recommendation changed while this request acted on it; read it again")
     return recommendation_out(changed.item())
 

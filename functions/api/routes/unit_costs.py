@@ -6,6 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from spendwatch.domain.capacity import quantity_text
 from spendwatch.domain.history import QueryError, check_range
 from spendwatch.domain.models import IsoDay
 from spendwatch.domain.money import format_money
@@ -13,7 +14,7 @@ from spendwatch.domain.unit_costs import UnitCostRow, unit_cost_rows
 from spendwatch.platform.clock import utc_now
 
 from api import deps
-from api.schemas import UnitCostOut, UnitCostsResponse, quantity_text
+from api.schemas import UnitCostOut, UnitCostsResponse
 from api.web import openapi
 from api.web.errors import ApiError
 

@@ -23,6 +23,7 @@ from api.views import overview
 
 if TYPE_CHECKING:
     from spendwatch.domain.alerts import Alert
+    from spendwatch.domain.audit import AuditEntry
     from spendwatch.domain.budgets import StoredBudget
     from spendwatch.domain.capacity import Capacity
     from spendwatch.domain.recommendations.model import Recommendation
@@ -36,6 +37,7 @@ TOP_ROWS = 12  # breakdown rows before the rest is folded into one
 MAX_ALERTS = 25
 MAX_RECOMMENDATIONS = 10
 LATEST_REPORTS = 6
+MAX_CHANGES = 10
 WARN_UTILISATION = Decimal(80)
 SEVERITY_ORDER = ("critical", "warning", "info")
 # Nothing may be loaded from anywhere: the page is read on closed networks and carries a token in its URL.
@@ -70,17 +72,18 @@ def headers(person: SignedIn | None = None) -> dict[str, str]:
 
 def build(now: datetime | None = None) -> Dashboard:
     """Read the page's figures through the overview module the JSON routes share, this month's unit costs and the
-    latest reports."""
+    latest reports and the latest changes made through the API."""
     data = overview.snapshot(now)
-    data.reports = deps.store().list_reports(LATEST_REPORTS)[0]
-    config = deps.config()
+    config, store = deps.config(), deps.store()
+    data.reports = store.list_reports(LATEST_REPORTS)[0]
     if config.unit_costs:
-        store, first = deps.store(), data.now.date().replace(day=1)
+        first = data.now.date().replace(day=1)
         data.unit_costs = [
             row
             for unit in config.unit_costs
             for row in unit_cost_rows(store, unit, config.currency, first, data.now.date())
         ]
+    data.changes, _ = store.audit_entries(MAX_CHANGES)
     return data
 
 
@@ -102,8 +105,10 @@ def render(data: Dashboard, person: SignedIn | None = None) -> str:
         _recommendations(data.recommendations, summary.currency),
         _reports(data.reports, data.now),
         _freshness(data.freshness, data.now),
+        _changes(data.changes),
         '<footer class="muted">The same figures as JSON: /v1/costs/summary, /v1/costs, /v1/budgets, '
-        "/v1/alerts, /v1/recommendations, /v1/reports, /v1/collections, /v1/capacity and /v1/unit-costs.</footer>",
+        "/v1/alerts, /v1/recommendations, /v1/reports, /v1/collections, /v1/capacity, /v1/unit-costs and /v1/audit."
+        "</footer>",
     ]
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -418,6 +423,24 @@ def _freshness(sources: list[overview.Freshness], now: datetime) -> str:
     ]
     columns = ["Source", "Type", "Status", "Last run", "Last success", "Data through"]
     return head + _table(columns, rows) + "</section>"
+
+
+def _target(entry: AuditEntry) -> str:
+    """What a change was made to: its name or title when it has one, and its type and id."""
+    shown = entry.after or entry.before or {}
+    label = shown.get("name") or shown.get("title")
+    ident = f"{escape(entry.target.type)} {escape(entry.target.id)}"
+    return f'{escape(str(label))}<div class="note">{ident}</div>' if label else ident
+
+
+def _changes(entries: list[AuditEntry]) -> str:
+    """The latest changes made through the API, newest first (``entries`` comes in that order)."""
+    head = '<section class="card" id="changes"><h2>Recent changes</h2>'
+    if not entries:
+        return head + '<p class="empty">No changes made through the API yet.</p></section>'
+    rows = [[_when(e.at), escape(e.actor), f"<code>{escape(e.action)}</code>", _target(e)] for e in entries]
+    tail = '<p class="note">GET /v1/audit lists every change of the last 400 days.</p>'
+    return head + _table(["When", "Who", "What", "Target"], rows) + tail + "</section>"
 
 
 CSS = (

@@ -25,6 +25,7 @@ from api.schemas import BudgetStatus
 from api.views.capacity import capacity_now
 
 if TYPE_CHECKING:
+    from spendwatch.domain.audit import AuditEntry
     from spendwatch.domain.budgets import StoredBudget
     from spendwatch.domain.capacity import Capacity
     from spendwatch.domain.forecast import ForecastPoint
@@ -205,11 +206,12 @@ class Snapshot:
     unit_costs: list[UnitCostRow] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
+    changes: list[AuditEntry] = field(default_factory=list)
 
 
 def snapshot(now: datetime | None = None) -> Snapshot:
     """Read the summary, this month's breakdowns, budgets, open alerts, freshness, every plan limit's standing and
-    the open recommendations (unit costs are the page's alone: ``dashboard.build`` adds them)."""
+    the open recommendations (unit costs and recent changes are the page's alone: ``dashboard.build`` adds them)."""
     now = now or utc_now()
     today = now.date()
     return Snapshot(

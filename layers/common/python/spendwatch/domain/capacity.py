@@ -312,7 +312,7 @@ def capacity_alerts(standing: Capacity) -> list[CapacityAlert]:
 
 
 def _proposal(standing: Capacity, level: LimitLevel) -> CapacityAlert:
-    used, limit, scope = _qty(standing.used), _qty(standing.limit), describe_scope(standing.scope)
+    used, limit, scope = quantity_text(standing.used), quantity_text(standing.limit), describe_scope(standing.scope)
     pct = (standing.used / standing.limit * 100).quantize(Decimal("0.1"))
     plan = f" on plan {standing.plan!r}" if standing.plan else ""
     said = (
@@ -320,7 +320,7 @@ def _proposal(standing: Capacity, level: LimitLevel) -> CapacityAlert:
         f"({scope}), data through {standing.data_through}"
     )
     if level.within_days is not None:
-        growth = _qty(standing.growth_per_day)
+        growth = quantity_text(standing.growth_per_day)
         title = f"Limit {standing.name!r} forecast to be reached on {standing.limit_date} (within {level.within_days}d)"
         message = f"{said}; growing {growth} a day, the forecast reaches the limit on {standing.limit_date}."
         threshold = standing.limit
@@ -331,7 +331,7 @@ def _proposal(standing: Capacity, level: LimitLevel) -> CapacityAlert:
     else:
         title = f"Limit {standing.name!r} crossed {level.label} ({pct}% used)"
         threshold = (level.ratio or ZERO) * standing.limit
-        message = f"{said}; threshold {level.label} = {_qty(threshold)} {standing.metric}."
+        message = f"{said}; threshold {level.label} = {quantity_text(threshold)} {standing.metric}."
     return CapacityAlert(
         rule=capacity_rule(standing.name),
         scope=standing.scope,
@@ -345,8 +345,8 @@ def _proposal(standing: Capacity, level: LimitLevel) -> CapacityAlert:
     )
 
 
-def _qty(value: Decimal) -> str:
-    """A quantity as people read it: plain digits, no exponent, no trailing zeros."""
+def quantity_text(value: Decimal) -> str:
+    """A quantity as people (and the API) read it: plain digits, no exponent, no trailing zeros."""
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "") else text
 

@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from spendwatch.domain.alerts import Alert
-from spendwatch.store.base import Table, to_item
+from spendwatch.domain.audit import AuditEntry
+from spendwatch.store.audit import audit_put
+from spendwatch.store.base import Table, attribute_value, conditional, set_expression, to_item
 from spendwatch.store.keys import ALERT, ALERTS_PK, ITEM_TYPE, PK, SK, TTL, strip_keys
 
 ALERT_RETENTION = timedelta(days=400)
@@ -49,3 +51,18 @@ class AlertStore(Table):
     def update_alert(self, alert_id: str, changes: dict[str, Any]) -> None:
         """Set top-level attributes of an existing alert (status, snooze, delivery.<channel>...)."""
         self._set(ALERTS_PK, alert_id, changes)
+
+    def change_alert(self, alert_id: str, changes: dict[str, Any], read_status: str, entry: AuditEntry) -> bool:
+        """Set attributes of an alert and write the change's audit entry, in one transaction, while the alert still
+        has the status it was read with; False, nothing written, when it is gone or its status changed."""
+        expression, names, values = set_expression(changes)
+        update = {
+            "Key": to_item({PK: ALERTS_PK, SK: alert_id}),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        condition = "attribute_exists(#pk) AND #read_status = :read_status"
+        read = {":read_status": attribute_value(read_status)}
+        change = conditional("Update", update, condition, {"#pk": PK, "#read_status": "status"}, read)
+        return self._write_together([change, audit_put(entry)])

@@ -39,6 +39,31 @@ def attribute_value(value: Any) -> dict[str, Any]:
     return dict(_serializer.serialize(value))
 
 
+def conditional(
+    kind: str, body: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One action of a write transaction (``Put``, ``Update``, ``Delete``...), taken only when ``condition`` holds."""
+    action = {
+        **body,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}), **names},
+    }
+    merged = {**body.get("ExpressionAttributeValues", {}), **(values or {})}
+    if merged:
+        action["ExpressionAttributeValues"] = merged
+    return {kind: action}
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    """Whether a cancelled transaction was cancelled because one of its conditions did not hold."""
+    error = exc.response.get("Error", {})
+    if error.get("Code") != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    codes = {str(reason.get("Code")) for reason in reasons if isinstance(reason, dict)}
+    return "ConditionalCheckFailed" in codes or (not reasons and "ConditionalCheckFailed" in str(error.get("Message")))
+
+
 @dataclass
 class Table:
     """Single-table access. ``client`` is a low-level boto3 DynamoDB client; ``requests`` counts calls."""
@@ -80,6 +105,21 @@ class Table:
             raise StoreError(f"DynamoDB put_item on {self.table} failed: {exc}") from exc
         return True
 
+    def _write_together(self, actions: list[dict[str, Any]]) -> bool:
+        """Write ``actions`` (TransactWriteItems' ``Put``, ``Update``, ``Delete`` or ``ConditionCheck``, without the
+        table name) in one transaction: all of them or none. False, nothing written, when a condition failed."""
+        self.requests += 1
+        items = [{kind: {"TableName": self.table, **body}} for action in actions for kind, body in action.items()]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise StoreError(f"DynamoDB transact_write_items on {self.table} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"DynamoDB transact_write_items on {self.table} failed: {exc}") from exc
+        return True
+
     # -- writes -------------------------------------------------------------------------------------
     def batch_put(self, records: Iterable[dict[str, Any]]) -> int:
         """Put records in batches of 25, retrying unprocessed items with backoff; returns records written."""
@@ -119,22 +159,13 @@ class Table:
 
     def _set(self, pk: str, sk: str, changes: dict[str, Any]) -> None:
         """Set attributes of an existing item; a dotted path (``delivery.slack``) sets a key of a map attribute."""
-        names: dict[str, str] = {"#pk": PK}
-        values: dict[str, Any] = {}
-        parts = []
-        for n, (path, value) in enumerate(sorted(changes.items())):
-            refs = []
-            for m, segment in enumerate(path.split(".")):
-                names[f"#n{n}_{m}"] = segment
-                refs.append(f"#n{n}_{m}")
-            values[f":v{n}"] = attribute_value(value)
-            parts.append(f"{'.'.join(refs)} = :v{n}")
+        expression, names, values = set_expression(changes)
         self._call(
             "update_item",
             Key=to_item({PK: pk, SK: sk}),
-            UpdateExpression="SET " + ", ".join(parts),
+            UpdateExpression=expression,
             ConditionExpression="attribute_exists(#pk)",
-            ExpressionAttributeNames=names,
+            ExpressionAttributeNames={**names, "#pk": PK},
             ExpressionAttributeValues=values,
         )
 
@@ -202,3 +233,18 @@ class Table:
         page = self._call("query", **kwargs)
         last = page.get("LastEvaluatedKey")
         return [from_item(item) for item in page.get("Items", [])], encode_token(last) if last else None
+
+
+def set_expression(changes: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``SET`` of each (possibly dotted: ``delivery.slack``) path in ``changes``, with its names and values."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    parts = []
+    for n, (path, value) in enumerate(sorted(changes.items())):
+        refs = []
+        for m, segment in enumerate(path.split(".")):
+            names[f"#n{n}_{m}"] = segment
+            refs.append(f"#n{n}_{m}")
+        values[f":v{n}"] = attribute_value(value)
+        parts.append(f"{'.'.join(refs)} = :v{n}")
+    return "SET " + ", ".join(parts), names, values

@@ -1,13 +1,16 @@
-"""Budgets created over the API: one item per budget id in one partition (budgets are few)."""
+"""Budgets created over the API: one item per budget id in one partition (budgets are few); every change is
+written together with its audit entry."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from spendwatch.domain.audit import AuditEntry
 from spendwatch.domain.budgets import StoredBudget
 from spendwatch.domain.config import Budget
-from spendwatch.store.base import Table
+from spendwatch.store.audit import audit_put
+from spendwatch.store.base import Table, attribute_value, conditional, to_item
 from spendwatch.store.keys import BUDGET, BUDGETS_PK, ITEM_TYPE, PK, SK
 
 
@@ -40,17 +43,39 @@ def budget_from_record(record: dict[str, Any]) -> StoredBudget:
     )
 
 
+def _unchanged_since(updated_at: datetime | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The condition that a stored budget still is the one read: there, with the ``updated_at`` it had."""
+    names = {"#pk": PK, "#updated": "updated_at"}
+    if updated_at is None:
+        return "attribute_exists(#pk) AND attribute_not_exists(#updated)", names, {}
+    return "attribute_exists(#pk) AND #updated = :updated", names, {":updated": attribute_value(updated_at.isoformat())}
+
+
 class BudgetStore(Table):
-    """The API's budgets."""
+    """The API's budgets. Every change is written with its audit entry, in one transaction."""
 
     def budgets(self) -> list[StoredBudget]:
         """Every budget created over the API."""
         return [budget_from_record(record) for record in self.query(BUDGETS_PK)]
 
-    def put_budget(self, stored: StoredBudget) -> None:
-        """Create or replace an API budget."""
-        self.put(budget_record(stored))
+    def get_budget(self, budget_id: str) -> StoredBudget | None:
+        """One API budget by id, read consistently (before a change)."""
+        record = self._get(BUDGETS_PK, budget_id, consistent=True)
+        return budget_from_record(record) if record else None
 
-    def delete_budget(self, budget_id: str) -> bool:
-        """Delete an API budget; False when there was none."""
-        return self._delete(BUDGETS_PK, budget_id)
+    def create_budget(self, stored: StoredBudget, entry: AuditEntry) -> bool:
+        """Create an API budget and its audit entry; False, nothing written, when a budget has its id already."""
+        put = conditional("Put", {"Item": to_item(budget_record(stored))}, "attribute_not_exists(#pk)", {"#pk": PK})
+        return self._write_together([put, audit_put(entry)])
+
+    def replace_budget(self, stored: StoredBudget, read_updated_at: datetime | None, entry: AuditEntry) -> bool:
+        """Replace an API budget, with its audit entry, while it is still as read (its ``updated_at`` then was
+        ``read_updated_at``); False, nothing written, when it changed or is gone."""
+        put = conditional("Put", {"Item": to_item(budget_record(stored))}, *_unchanged_since(read_updated_at))
+        return self._write_together([put, audit_put(entry)])
+
+    def delete_budget(self, budget_id: str, read_updated_at: datetime | None, entry: AuditEntry) -> bool:
+        """Delete an API budget, with its audit entry, while it is still as read; False, nothing written, when it
+        changed or is gone."""
+        key = {"Key": to_item({PK: BUDGETS_PK, SK: budget_id})}
+        return self._write_together([conditional("Delete", key, *_unchanged_since(read_updated_at)), audit_put(entry)])

@@ -29,6 +29,7 @@ RUN = "run"
 REPORT = "report"
 IDEMPOTENCY = "idempotency"
 INVENTORY = "inventory"
+AUDIT = "audit"
 
 ALERTS_PK = "ALERT"
 RECOMMENDATION = "recommendation"
@@ -37,6 +38,8 @@ RECOMMENDATIONS_PK = "RECOMMENDATION"
 BUDGETS_PK = "BUDGET"
 REPORTS_PK = "REPORT"
 RUNS_PK = "RUN"
+# Every audit entry in one partition, sort key = its time-ordered id: newest first is a reverse query.
+AUDIT_PK = "AUDIT"
 
 
 class InvalidTokenError(ValueError):

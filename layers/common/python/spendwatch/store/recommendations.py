@@ -8,8 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from spendwatch.domain.audit import AuditEntry
 from spendwatch.domain.recommendations.model import Recommendation, ResourceRef
-from spendwatch.store.base import Table, attribute_value, to_item
+from spendwatch.store.audit import audit_put
+from spendwatch.store.base import Table, attribute_value, conditional, to_item
 from spendwatch.store.keys import ITEM_TYPE, PK, RECOMMENDATION, RECOMMENDATIONS_PK, SK, strip_keys
 
 
@@ -75,9 +77,17 @@ class RecommendationStore(Table):
     def put_recommendation_if_unchanged(self, rec: Recommendation, expected_updated_at: datetime) -> bool:
         """Replace a stored recommendation only while its ``updated_at`` is still ``expected_updated_at`` (nobody,
         an evaluation included, wrote it since it was read); False, writing nothing, when it changed or is gone."""
-        return self._put_if(
-            to_item(recommendation_record(rec)),
-            "attribute_exists(#pk) AND #updated = :updated",
-            {"#pk": PK, "#updated": "updated_at"},
-            {":updated": attribute_value(expected_updated_at.isoformat())},
-        )
+        return self._put_if(to_item(recommendation_record(rec)), *_unchanged_since(expected_updated_at))
+
+    def act_on_recommendation(self, rec: Recommendation, expected_updated_at: datetime, entry: AuditEntry) -> bool:
+        """An action taken through the API: replace the recommendation, with the same condition as
+        :meth:`put_recommendation_if_unchanged`, and write its audit entry, in one transaction; False, nothing
+        written, when it changed or is gone."""
+        put = conditional("Put", {"Item": to_item(recommendation_record(rec))}, *_unchanged_since(expected_updated_at))
+        return self._write_together([put, audit_put(entry)])
+
+
+def _unchanged_since(updated_at: datetime) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The condition that a stored recommendation is still the one read (there, with that ``updated_at``)."""
+    names = {"#pk": PK, "#updated": "updated_at"}
+    return "attribute_exists(#pk) AND #updated = :updated", names, {":updated": attribute_value(updated_at.isoformat())}
