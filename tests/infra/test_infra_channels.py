@@ -77,11 +77,13 @@ def test_each_email_channel_is_a_subscription_of_the_topic_with_its_filter_polic
     for properties in subscriptions.values():
         assert properties["Protocol"] == "email" and properties["TopicArn"] == {"Ref": topic_id}
         assert properties["FilterPolicyScope"] == "MessageAttributes"
-    # warning and above, every kind (reports too): no kind filter at all.
-    assert subscriptions["finops@example.com"]["FilterPolicy"] == {"severity": ["warning", "critical"]}
+    # Alerts at warning and above of every kind, or a report (published as info) whatever its severity.
+    reports = {"kind": ["report"]}
+    assert subscriptions["finops@example.com"]["FilterPolicy"] == {
+        "$or": [{"severity": ["warning", "critical"]}, reports]
+    }
     assert subscriptions["budgets@example.com"]["FilterPolicy"] == {
-        "severity": ["info", "warning", "critical"],
-        "kind": ["budget", "forecast", "report", "test"],
+        "$or": [{"severity": ["info", "warning", "critical"], "kind": ["budget", "forecast", "test"]}, reports]
     }
 
 

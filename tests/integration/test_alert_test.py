@@ -98,7 +98,9 @@ def world(aws_env: dict[str, Any]) -> Iterator[World]:
 def test_the_local_runtime_subscribes_each_email_channel_with_its_filter_policy(world: World) -> None:
     found = subscriptions(world.topic_arn)
     assert set(found) == {"finops@example.com", "budgets@example.com"}
-    assert json.loads(found["finops@example.com"]["FilterPolicy"]) == {"severity": ["warning", "critical"]}
+    assert json.loads(found["finops@example.com"]["FilterPolicy"]) == {
+        "$or": [{"severity": ["warning", "critical"]}, {"kind": ["report"]}]
+    }
     assert json.loads(found["budgets@example.com"]["FilterPolicy"]) == {
         "severity": ["info", "warning", "critical"],
         "kind": ["budget", "test"],
@@ -113,7 +115,9 @@ def test_provisioning_again_updates_a_changed_filter_and_subscribes_no_one_twice
     provision(TABLE, BUCKET, "us-east-1", channels=changed.channels)
     found = subscriptions(world.topic_arn)
     assert len(boto3.client("sns").list_subscriptions_by_topic(TopicArn=world.topic_arn)["Subscriptions"]) == 2
-    assert json.loads(found["finops@example.com"]["FilterPolicy"]) == {"severity": ["critical"]}
+    assert json.loads(found["finops@example.com"]["FilterPolicy"]) == {
+        "$or": [{"severity": ["critical"]}, {"kind": ["report"]}]
+    }
 
 
 def _check_every_channel_got_the_marked_test_alert(world: World, answer: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 from spendwatch.domain.alerts import Alert, alert_id
+from spendwatch.domain.channels import ChannelConfig
 from spendwatch.domain.models import CostItem
 from spendwatch.platform import clock, resources
 from spendwatch.store.table import ALERT_DELIVER
@@ -251,23 +252,27 @@ def outbox(seeded: dict[str, Any]) -> Iterator[dict[str, Any]]:
         monkeypatch.setattr(slack, "sleep", lambda _seconds: None)
         boto3.client("sns").create_topic(Name="spendwatch-alerts")
         env["queues"] = {name: subscriber(policy) for name, policy in (("all", None), ("reports", ["report"]))}
+        # The filter policy an e-mail channel for warnings and above gets: reports still reach it.
+        warnings = ChannelConfig(type="email", name="e", address="finops@example.com", min_severity="warning")
+        env["queues"]["email"] = subscriber(None, warnings.filter_policy())
         env["slack"] = fake
         yield env
     parameters.clear_caches()
 
 
-def subscriber(kinds: list[str] | None) -> str:
-    """An SQS subscriber of the topic (raw delivery), filtered on ``kind`` when ``kinds`` is given."""
+def subscriber(kinds: list[str] | None, policy: dict[str, Any] | None = None) -> str:
+    """An SQS subscriber of the topic (raw delivery), filtered on ``kind`` when ``kinds`` is given (or by
+    ``policy``)."""
     import json
 
     import boto3
 
     sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"sub-{'-'.join(kinds or ['all'])}")["QueueUrl"]
+    url = sqs.create_queue(QueueName=f"sub-{'-'.join(kinds or ['all'])}{'-policy' if policy else ''}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     attributes = {"RawMessageDelivery": "true"}
-    if kinds:
-        attributes["FilterPolicy"] = json.dumps({"kind": kinds})
+    if kinds or policy:
+        attributes["FilterPolicy"] = json.dumps(policy or {"kind": kinds})
     boto3.client("sns").subscribe(TopicArn=TOPIC_ARN, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return str(url)
 
@@ -297,6 +302,7 @@ def test_a_report_is_delivered_once_whatever_runs_again(outbox: dict[str, Any]) 
     assert post["blocks"][0]["text"]["text"].startswith("spendwatch weekly report 2024-10-28 to 2024-11-03")
     assert any(e.get("type") == "button" for b in post["blocks"] for e in b.get("elements", []))
     (message,) = received(outbox["queues"]["reports"])
+    assert len(received(outbox["queues"]["email"])) == 1, "an e-mail channel for warnings gets reports too"
     attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attrs == {"kind": "report", "severity": "info", "report_kind": "weekly", "report_id": report["id"]}
     assert f"spendwatch weekly report 2024-10-28 to 2024-11-03: {report['total']} USD" in message["Body"]

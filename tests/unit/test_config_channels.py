@@ -97,9 +97,13 @@ def test_a_channel_takes_alerts_at_or_above_its_severity_of_its_kinds(
 
 def test_email_filter_policy_lists_severities_at_or_above_and_no_kind_filter_for_every_kind() -> None:
     config = parse_config(CONTRACT)
-    assert config.channels[0].filter_policy() == {"severity": ["warning", "critical"]}
+    # Reports are published as info: an address for every kind gets them whatever its min_severity.
+    reports = {"kind": ["report"]}
+    assert config.channels[0].filter_policy() == {"$or": [{"severity": ["warning", "critical"]}, reports]}
     chosen = ChannelConfig(type="email", name="e", address="a@example.com", min_severity="critical", kinds=["budget"])
     # The test kind rides along, so `spendwatch test-alert` reaches an address that filters on kind.
     assert chosen.filter_policy() == {"severity": ["critical"], "kind": ["budget", "test"]}
+    with_reports = chosen.model_copy(update={"kinds": ["budget", "report"]})
+    assert with_reports.filter_policy() == {"$or": [{"severity": ["critical"], "kind": ["budget", "test"]}, reports]}
     everything = ChannelConfig(type="email", name="e", address="a@example.com")
-    assert everything.filter_policy() == {"severity": ["info", "warning", "critical"]}
+    assert everything.filter_policy() == {"$or": [{"severity": ["info", "warning", "critical"]}, reports]}

@@ -16,8 +16,9 @@ from spendwatch.domain.alerts import SEVERITY_RANK, AlertKind, Severity
 ChannelType = Literal["email", "pagerduty", "webhook"]
 # The test alert's kind: every e-mail filter lets it through, so `spendwatch test-alert` reaches every channel.
 TEST_KIND = "test"
+REPORT_KIND = "report"
 # Alert kinds a channel can ask for; reports are delivered with kind "report".
-CHANNEL_KINDS = (*(kind for kind in get_args(AlertKind) if kind != TEST_KIND), "report")
+CHANNEL_KINDS = (*(kind for kind in get_args(AlertKind) if kind != TEST_KIND), REPORT_KIND)
 CHANNEL_NAME = r"^[a-z0-9][a-z0-9-]{0,39}$"
 # Delivery states of the channels that are not configured here use these names.
 BUILT_IN_CHANNELS = frozenset({"sns", "slack", "console"})
@@ -81,15 +82,19 @@ class ChannelConfig(BaseModel):
         floor = SEVERITY_RANK[self.min_severity]
         return [severity for severity, rank in sorted(SEVERITY_RANK.items(), key=lambda p: p[1]) if rank >= floor]
 
-    def filter_policy(self) -> dict[str, list[str]]:
+    def filter_policy(self) -> dict[str, Any]:
         """The SNS subscription filter policy (on the message attributes the SNS channel publishes).
 
-        ``kinds = []`` means no filter on kind; otherwise the kinds plus the test kind, so test alerts arrive.
+        Alerts: at or above ``min_severity``; ``kinds = []`` means no filter on kind, otherwise the kinds plus the
+        test kind, so test alerts arrive. Reports (kind ``report``, published as ``info``) arrive whatever the
+        severity when ``kinds`` is empty or names ``report``: an ``$or`` of the two.
         """
-        policy = {"severity": self.severities()}
+        alerts: dict[str, Any] = {"severity": self.severities()}
         if self.kinds:
-            policy["kind"] = [*self.kinds, TEST_KIND]
-        return policy
+            alerts["kind"] = [*(kind for kind in self.kinds if kind != REPORT_KIND), TEST_KIND]
+        if self.kinds and REPORT_KIND not in self.kinds:
+            return alerts
+        return {"$or": [alerts, {"kind": [REPORT_KIND]}]}
 
 
 def name_channels(channels: Any) -> Any:
