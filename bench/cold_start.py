@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 15
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.6
 MODULES = {"boto3 alone": "boto3", "collect handler": "collect.handler", "api handler": "api.handler"}
 
 _PROBE = """

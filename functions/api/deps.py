@@ -5,17 +5,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from spendwatch.platform.aws import client
-from spendwatch.platform.settings import ApiSettings
-from spendwatch.store import Store
-
 if TYPE_CHECKING:
     from spendwatch.domain.config import Config
+    from spendwatch.platform.settings import ApiSettings
+    from spendwatch.store import Store
 
 
 @lru_cache(maxsize=1)
 def settings() -> ApiSettings:
-    """The function's settings, read once."""
+    """The function's settings, read once (imported on first use, like the config and the store)."""
+    from spendwatch.platform.settings import ApiSettings
+
     return ApiSettings.from_env()
 
 
@@ -28,4 +28,7 @@ def config() -> Config:
 
 def store() -> Store:
     """A store for this request (its request counter starts at zero)."""
+    from spendwatch.platform.aws import client
+    from spendwatch.store import Store
+
     return Store(client("dynamodb"), settings().table)

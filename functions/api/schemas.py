@@ -15,6 +15,23 @@ from spendwatch.domain.recommendations.model import Confidence, Kind, Status
 Money = str  # a decimal string such as "12.34"; never a float
 
 
+class ErrorBody(BaseModel):
+    """What went wrong: a stable machine code and a human message."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every non-2xx response."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    error: ErrorBody
+
+
 class Point(BaseModel):
     """Cost in one period."""
 

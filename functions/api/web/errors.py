@@ -1,4 +1,5 @@
-"""The API's one error shape, ``{"error": {"code", "message"}}``, and the exceptions that produce it."""
+"""The API's one error shape, ``{"error": {"code", "message"}}``, and the exceptions that produce it (its models,
+``ErrorResponse`` and ``ErrorBody``, are in ``api.schemas`` with the others)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,6 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from pydantic import BaseModel, ConfigDict
-
-
-class ErrorBody(BaseModel):
-    """What went wrong: a stable machine code and a human message."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """Every non-2xx response."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    error: ErrorBody
 
 
 class ApiError(Exception):

@@ -7,9 +7,9 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from api.schemas import ErrorResponse
 from api.web.auth import PUBLIC_PATHS
 from api.web.cookies import SESSION as SESSION_COOKIE
-from api.web.errors import ErrorResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver

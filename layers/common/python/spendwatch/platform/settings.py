@@ -23,7 +23,7 @@ class SettingsError(RuntimeError):
 class FunctionSettings(BaseModel):
     """What every function reads: its table and its configuration file."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
     table: str = Field(alias=resources.ENV_TABLE, min_length=3)
     config_path: str = Field("spendwatch.toml", alias=resources.ENV_CONFIG)
