@@ -13,6 +13,7 @@ from time import sleep
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from spendwatch.channels import quiet_httpx
+from spendwatch.channels.posting import post_for_delivery
 from spendwatch.channels.render import clip, freshness
 from spendwatch.domain.alerts import Alert, Delivery, describe_scope
 from spendwatch.domain.channels import ChannelConfig
@@ -85,31 +86,16 @@ def event(routing_key: str, action: Action, alert: Alert) -> dict[str, Any]:
 
 def post(client: httpx.Client, url: str, body: dict[str, Any], pause: Callable[[float], None]) -> Delivery:
     """Send one event: 202 is success, 429 and 5xx are retried with backoff, any other answer is final."""
-    from spendwatch.platform.http import HttpError, request
-
-    attempts = 0
-
-    def count() -> None:
-        nonlocal attempts
-        attempts += 1
-
-    try:
-        response = request(
-            client,
-            "POST",
-            url,
-            json=body,
-            on_attempt=count,
-            sleep=pause,
-            max_attempts=MAX_ATTEMPTS,
-            max_wait=MAX_RETRY_WAIT_SECONDS,
-            what="pagerduty events api",
-        )
-    except HttpError as exc:
-        return Delivery(status="failed", attempts=attempts, error=str(exc))
-    if response.status_code == 202:
-        return Delivery(status="delivered", attempts=attempts)
-    return Delivery(status="failed", attempts=attempts, error=_refusal(response))
+    return post_for_delivery(
+        client,
+        url,
+        lambda response: None if response.status_code == 202 else _refusal(response),
+        what="pagerduty events api",
+        pause=pause,
+        max_attempts=MAX_ATTEMPTS,
+        max_wait=MAX_RETRY_WAIT_SECONDS,
+        json=body,
+    )
 
 
 def _refusal(response: httpx.Response) -> str:

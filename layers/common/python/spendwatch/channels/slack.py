@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from spendwatch.channels.console import ConsoleChannel
+from spendwatch.channels.posting import post_for_delivery
 from spendwatch.channels.render import amounts, clip, freshness, money, percent
 from spendwatch.channels.report_render import change_text, detail_lines, headline, spark_values, sparkline
 from spendwatch.domain.alerts import SEVERITY_RANK, Alert, Delivery, describe_scope
@@ -196,35 +197,24 @@ def _secret_absent(exc: BaseException) -> bool:
 
 def post(client: httpx.Client, url: str, payload: dict[str, Any], pause: Callable[[float], None]) -> Delivery:
     """Post one message; only HTTP 200 with body ``ok`` is success, other 4xx are final, 429/5xx retried."""
-    from spendwatch.platform.http import HttpError, request
+    return post_for_delivery(
+        client,
+        url,
+        _refusal,
+        what="slack webhook",
+        pause=pause,
+        max_attempts=MAX_ATTEMPTS,
+        max_wait=MAX_RETRY_WAIT_SECONDS,
+        json=payload,
+    )
 
-    attempts = 0
 
-    def count() -> None:
-        nonlocal attempts
-        attempts += 1
-
-    try:
-        response = request(
-            client,
-            "POST",
-            url,
-            json=payload,
-            on_attempt=count,
-            sleep=pause,
-            max_attempts=MAX_ATTEMPTS,
-            max_wait=MAX_RETRY_WAIT_SECONDS,
-            what="slack webhook",
-        )
-    except HttpError as exc:
-        return Delivery(status="failed", attempts=attempts, error=str(exc))
+def _refusal(response: httpx.Response) -> str | None:
     body = response.text.strip()
     if response.status_code == 200 and body == "ok":
-        return Delivery(status="delivered", attempts=attempts)
+        return None
     # Slack's error bodies are short plain-text codes (invalid_payload, no_service ...), safe to keep.
-    return Delivery(
-        status="failed", attempts=attempts, error=f"slack webhook answered HTTP {response.status_code}: {body[:100]}"
-    )
+    return f"slack webhook answered HTTP {response.status_code}: {body[:100]}"
 
 
 def _quiet_httpx() -> None:

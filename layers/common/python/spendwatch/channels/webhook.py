@@ -17,6 +17,7 @@ from time import sleep
 from typing import TYPE_CHECKING, ClassVar
 
 from spendwatch.channels import quiet_httpx
+from spendwatch.channels.posting import post_for_delivery
 from spendwatch.domain.alerts import Alert, Delivery
 from spendwatch.domain.channels import TEST_KIND, ChannelConfig
 
@@ -95,15 +96,7 @@ class WebhookChannel:
                 client.close()
 
     def _post(self, client: httpx.Client, alert: Alert, resolved: bool) -> Delivery:
-        from spendwatch.platform.http import HttpError, request
-
         payload = body(alert)
-        attempts = 0
-
-        def count() -> None:
-            nonlocal attempts
-            attempts += 1
-
         timestamp = str(int(self.clock()))
         headers = {
             "Content-Type": "application/json",
@@ -112,24 +105,22 @@ class WebhookChannel:
             EVENT_HEADER: event_name(alert, resolved),
         }
         what = f"webhook {self.name}"  # never the URL, which may carry a token
-        try:
-            response = request(
-                client,
-                "POST",
-                str(self.config.url),
-                headers=headers,
-                content=payload,
-                on_attempt=count,
-                sleep=self.pause,
-                max_attempts=MAX_ATTEMPTS,
-                max_wait=MAX_RETRY_WAIT_SECONDS,
-                what=what,
-            )
-        except HttpError as exc:
-            return Delivery(status="failed", attempts=attempts, error=str(exc))
-        if 200 <= response.status_code < 300:
-            return Delivery(status="delivered", attempts=attempts)
-        return Delivery(status="failed", attempts=attempts, error=f"{what} answered HTTP {response.status_code}")
+
+        def refusal(response: httpx.Response) -> str | None:
+            ok = 200 <= response.status_code < 300
+            return None if ok else f"{what} answered HTTP {response.status_code}"
+
+        return post_for_delivery(
+            client,
+            str(self.config.url),
+            refusal,
+            what=what,
+            pause=self.pause,
+            max_attempts=MAX_ATTEMPTS,
+            max_wait=MAX_RETRY_WAIT_SECONDS,
+            headers=headers,
+            content=payload,
+        )
 
 
 def channel(config: ChannelConfig, secret: str) -> WebhookChannel:
