@@ -14,7 +14,7 @@ from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store
-from spendwatch.store.records import UnreadableRecordError, UsageChanged, decode
+from spendwatch.store.records import UsageChanged, readable
 
 from price.reprice import Outcome, every_period, reprice
 
@@ -51,16 +51,7 @@ def _changes(event: dict[str, Any], config: Config) -> list[UsageChanged]:
     if "reprice" in event:
         window = event["reprice"]
         return every_period(config, date.fromisoformat(window["start"]), date.fromisoformat(window["end"]))
-    changes = []
-    for record in event.get("Records", []):
-        try:
-            change = decode(record)
-        except UnreadableRecordError:
-            logger.exception("unreadable stream record", extra={"event_id": record.get("eventID")})
-            continue
-        if isinstance(change, UsageChanged):
-            changes.append(change)
-    return changes
+    return [change for change in readable(event.get("Records", [])) if isinstance(change, UsageChanged)]
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -13,7 +13,7 @@ from spendwatch.platform.clock import utc_now
 from spendwatch.platform.observability import logger
 from spendwatch.platform.settings import FunctionSettings
 from spendwatch.store import Store
-from spendwatch.store.records import RunRecorded, UnreadableRecordError, decode
+from spendwatch.store.records import RunRecorded, readable
 
 from recommend.evaluate import evaluate
 
@@ -24,16 +24,11 @@ def finished_collections(event: dict[str, Any], config: Config) -> list[Collecti
     """The batch's finished runs of configured sources (started runs, failed ones, price runs: nothing new to
     judge; an unreadable record is logged and skipped)."""
     sources = {source.name for source in config.sources}
-    runs = []
-    for record in event.get("Records", []):
-        try:
-            change = decode(record)
-        except UnreadableRecordError:
-            logger.exception("unreadable stream record", extra={"event_id": record.get("eventID")})
-            continue
-        if isinstance(change, RunRecorded) and change.run.status in FINISHED and change.run.source in sources:
-            runs.append(change.run)
-    return runs
+    return [
+        change.run
+        for change in readable(event.get("Records", []))
+        if isinstance(change, RunRecorded) and change.run.status in FINISHED and change.run.source in sources
+    ]
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -28,16 +28,8 @@ from spendwatch.domain.money import ZERO
 from spendwatch.domain.runs import CollectionRun
 from spendwatch.domain.spend import ScopeSpend
 from spendwatch.domain.utilisation import UTILISATION_ALERT_METRICS
-from spendwatch.platform.observability import logger
 from spendwatch.store import Store
-from spendwatch.store.records import (
-    BudgetChanged,
-    DayTotalsChanged,
-    RunRecorded,
-    UnreadableRecordError,
-    UsageChanged,
-    decode,
-)
+from spendwatch.store.records import BudgetChanged, DayTotalsChanged, RunRecorded, UsageChanged, readable
 
 # Forecasts learn weekly rhythm and trend from this much history before the period.
 FORECAST_HISTORY_DAYS = 120
@@ -68,12 +60,7 @@ class Changes:
     def of(cls, records: Iterable[Mapping[str, Any]]) -> Changes:
         """The changes in a batch; a record that cannot be read is logged and skipped."""
         changes = cls()
-        for record in records:
-            try:
-                change = decode(record)
-            except UnreadableRecordError:
-                logger.exception("unreadable stream record", extra={"event_id": record.get("eventID")})
-                continue
+        for change in readable(records):
             if isinstance(change, DayTotalsChanged):
                 changes.affected_days.add(change.day)
             elif isinstance(change, BudgetChanged):

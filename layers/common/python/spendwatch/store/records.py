@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from spendwatch.domain.alerts import Alert
 from spendwatch.domain.reports import Report
 from spendwatch.domain.runs import CollectionRun
+from spendwatch.platform.observability import logger
 from spendwatch.store.base import from_item
 from spendwatch.store.keys import ALERT, BUDGET, DAY_AGGREGATE, ITEM_TYPE, REPORT, RUN, USAGE, strip_keys
 
@@ -148,3 +149,13 @@ def decode(record: Mapping[str, Any]) -> Change:
     # Whatever a malformed image makes the deserializer or a model raise (ValidationError is a ValueError).
     except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError) as exc:
         raise UnreadableRecordError(f"record {record.get('eventID', '?')} is unreadable: {exc}") from exc
+
+
+def readable(records: Iterable[Mapping[str, Any]]) -> Iterator[Change]:
+    """Each record's change, in order; a record that cannot be read is logged (with its event id) and skipped, so
+    one malformed item never holds up the batch."""
+    for record in records:
+        try:
+            yield decode(record)
+        except UnreadableRecordError:
+            logger.exception("unreadable stream record", extra={"event_id": record.get("eventID")})
