@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def pytest_configure(config: pytest.Config) -> None:
         except clock.ClockError as exc:
             raise pytest.UsageError(str(exc)) from None
         os.environ[clock.NOW_ENV] = instant
+    clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _clock_read_afresh() -> Iterator[None]:
+    """After each test the clock is read again from the environment as the test found it.
+
+    Set up before any fixture a test asks for, so torn down after them: a test that moved ``SPENDWATCH_NOW``
+    with ``monkeypatch`` has had the variable restored by then, and no cached shift leaks into the next test.
+    """
+    yield
     clock.reset()
 
 

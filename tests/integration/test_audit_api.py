@@ -93,6 +93,7 @@ def api(aws_env: dict[str, Any]) -> Iterator[dict[str, Any]]:
     assert table.put_alert_once(OPEN) and table.put_alert_once(RESOLVED)
     table.put_recommendations([IDLE, DISMISSED])
     yield aws_env
+    aws_env["monkeypatch"].delenv(clock.NOW_ENV)
     clock.reset()
 
 
