@@ -211,3 +211,62 @@ def test_dynamodb_results_read_the_same_with_and_without_the_serializer(aws: Aws
         assert clean(one) == clean(other), json.dumps([clean(one), clean(other)], default=str)
     assert direct[0]["Items"][0]["blob"] == {"B": b"\x00\x01spend"}
     assert direct[1]["LastEvaluatedKey"] == {"pk": item["pk"], "sk": item["sk"]}
+
+
+def test_projections_on_attribute_names_read_the_same_as_moto_projects_them(aws: AwsEndpoint) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    ddb = _client("dynamodb", aws)
+    ddb.create_table(**store_table.table_create_kwargs("p"))
+    item = {
+        "pk": {"S": "AGG#D#2026-11"},
+        "sk": {"S": "s#2026-11-24"},
+        "period": {"S": "2026-11-24"},
+        "totals": {"M": {"USD": {"M": {"total": {"N": "79.4372988918"}, "by": {"M": {"svc": {"L": [{"N": "1"}]}}}}}}},
+        "kinds": {"SS": ["x", "y"]},
+        "unread": {"S": "not asked for"},
+    }
+    ddb.put_item(TableName="p", Item=item)
+    ddb.put_item(TableName="p", Item={**item, "sk": {"S": "s#2026-11-25"}, "period": {"S": "2026-11-25"}})
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    names = {"#a0": "period", "#a1": "totals", "#a2": "kinds", "#a3": "missing"}
+
+    def answers() -> list[Any]:
+        query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": item["pk"]}}
+        return [
+            ddb.query(TableName="p", **query, ProjectionExpression="#a0, #a1, #a2, #a3", ExpressionAttributeNames=names)[
+                "Items"
+            ],
+            ddb.query(TableName="p", **query, ProjectionExpression="totals.USD.#t", ExpressionAttributeNames={
+                "#t": "total"})["Items"],
+            ddb.query(TableName="p", **query, ProjectionExpression="#a3", ExpressionAttributeNames={"#a3": "missing"})[
+                "Items"
+            ],
+            ddb.get_item(TableName="p", Key=key, ProjectionExpression="period, kinds")["Item"],
+        ]  # fmt: skip
+
+    assert getattr(Item.project, "_spendwatch_direct", False)
+    direct = answers()
+    patched = Item.project
+    Item.project = patched.__wrapped__  # type: ignore[attr-defined]
+    try:
+        projected = answers()
+    finally:
+        Item.project = patched  # type: ignore[method-assign]
+    assert direct == projected
+    assert direct[0][0] == {key: item[key] for key in ("period", "totals", "kinds")}
+    assert direct[1][0] == {"totals": {"M": {"USD": {"M": {"total": {"N": "79.4372988918"}}}}}}
+    assert direct[2] == [{}, {}]
+
+
+def test_hosts_are_routed_to_the_same_service_once_remembered(aws: AwsEndpoint) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    route = DomainDispatcherApplication.get_backend_for_host
+    assert getattr(route, "_spendwatch_direct", False)
+    app = DomainDispatcherApplication(lambda service: None)  # type: ignore[arg-type,return-value]
+    hosts = ["dynamodb.us-east-1.amazonaws.com", "sns.eu-west-1.amazonaws.com", "127.0.0.1:4566", None]
+    first = [route(app, host) for host in hosts]
+    assert first == [route.__wrapped__(app, host) for host in hosts]  # type: ignore[attr-defined]
+    assert first[:2] == ["dynamodb", "sns"] and first[2:] == [None, None]
+    assert [route(app, host) for host in hosts] == first

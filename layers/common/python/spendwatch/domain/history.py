@@ -176,6 +176,13 @@ def _amounts(
 ) -> tuple[Amounts, set[str]]:
     amounts: Amounts = {}
     others: set[str] = set()
+    if group_by is None and granularity == "day":
+        # The daily totals alone, without their breakdowns: what the summary, page and forecasts read.
+        for _source, day, sums in store.day_sums(start, end):
+            others.update(c for c in sums if c != currency)
+            if currency in sums:
+                _add(amounts, day, ALL, sums[currency])
+        return amounts, others
     for label, period_totals in _period_totals(store, start, end, granularity).items():
         others.update(c for c in period_totals.currencies if c != currency)
         totals = period_totals.currencies.get(currency)

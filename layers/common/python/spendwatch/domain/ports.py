@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -21,6 +22,10 @@ class DailyTotals(Protocol):
 
     def month_totals(self, year: str) -> Iterator[tuple[str, str, PeriodTotals]]:
         """(source, month, totals) for every stored month of a year."""
+        ...
+
+    def day_sums(self, start: date, end: date) -> Iterator[tuple[str, str, dict[str, Decimal]]]:
+        """(source, day, total per currency) for every stored day in [start, end]: totals without breakdowns."""
         ...
 
 

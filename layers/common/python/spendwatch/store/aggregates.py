@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from spendwatch.domain.aggregates import PeriodTotals, month_total, months_between
@@ -13,11 +14,17 @@ from spendwatch.store.keys import DAY_AGGREGATE, ITEM_TYPE, MONTH_AGGREGATE, PK,
 
 
 def aggregate_record(
-    source: str, period: str, totals: PeriodTotals, now: str, fingerprint: str | None = None
+    source: str,
+    period: str,
+    totals: PeriodTotals,
+    now: str,
+    fingerprint: str | None = None,
+    days: dict[str, dict[str, Decimal]] | None = None,
 ) -> dict[str, Any]:
     """The stored form of a day's (``YYYY-MM-DD``) or a month's (``YYYY-MM``) totals of one source.
 
     ``fingerprint`` (priced days) is a digest of the charges behind the totals: the same charges, the same digest.
+    ``days`` (months) is each of the month's days' total per currency: a year of daily totals in two reads.
     """
     daily = len(period) == 10
     return {
@@ -31,12 +38,29 @@ def aggregate_record(
         "cells": totals.cells_attr() or None,
         "updated_at": now,
         "fingerprint": fingerprint,
+        "days": days,
     }
 
 
 def aggregate_image(source: str, period: str, totals: PeriodTotals, now: str) -> dict[str, Any]:
     """:func:`aggregate_record` in DynamoDB's wire shape, as a stream record's ``NewImage`` carries it."""
     return to_item(aggregate_record(source, period, totals, now))
+
+
+def day_sums(
+    month: str, new_days: dict[str, PeriodTotals], stored_days: list[tuple[str, PeriodTotals]]
+) -> dict[str, dict[str, Decimal]]:
+    """Each day of ``month``'s total per currency: the stored days with the newly collected days substituted."""
+    merged = dict(stored_days)
+    merged.update((day, totals) for day, totals in new_days.items() if day.startswith(month))
+    return {day: {c: t.total for c, t in totals.currencies.items()} for day, totals in sorted(merged.items())}
+
+
+def _clip(month: str, start: date, end: date) -> tuple[date, date]:
+    """The part of [start, end] that falls in ``month``."""
+    first = date.fromisoformat(f"{month}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return max(start, first), min(end, following - timedelta(days=1))
 
 
 class AggregateStore(Table):
@@ -54,7 +78,7 @@ class AggregateStore(Table):
         marks = fingerprints or {}
         records = [aggregate_record(source, day, totals, now, marks.get(day)) for day, totals in days.items()]
         for month in sorted({day[:7] for day in days}):
-            stored = (
+            stored = [
                 (record["period"], PeriodTotals.from_attr(record["totals"], int(record.get("items", 0))))
                 for record in self.query(
                     day_agg_pk(month),
@@ -62,8 +86,9 @@ class AggregateStore(Table):
                     consistent=True,
                     attributes=("period", "totals", "items"),
                 )
-            )
-            records.append(aggregate_record(source, month, month_total(month, days, stored), now))
+            ]
+            total = month_total(month, days, stored)
+            records.append(aggregate_record(source, month, total, now, days=day_sums(month, days, stored)))
         self.batch_put(records)
 
     def day_totals(self, start: date, end: date, with_cells: bool = False) -> Iterator[tuple[str, str, PeriodTotals]]:
@@ -78,6 +103,39 @@ class AggregateStore(Table):
                 if first <= record["period"] <= last:
                     cells = record.get("cells", {}) if with_cells else None
                     yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"], cells=cells)
+
+    def day_sums(self, start: date, end: date) -> Iterator[tuple[str, str, dict[str, Decimal]]]:
+        """(source, day, total per currency) for every stored day in [start, end]: what ``day_totals`` gives
+        without the breakdowns, read from the monthly aggregates (one query per year touched).
+
+        A month whose aggregates were written before they kept their days is read from its daily aggregates.
+        """
+        first, last = start.isoformat(), end.isoformat()
+        kept = self._month_days(start, end)
+        for month, sources in kept.items():
+            if sources is None:
+                for source, day, totals in self.day_totals(*_clip(month, start, end)):
+                    yield source, day, {currency: t.total for currency, t in totals.currencies.items()}
+                continue
+            for source, by_day in sources:
+                for day in sorted(d for d in by_day if first <= d <= last):
+                    yield source, day, {currency: Decimal(amount) for currency, amount in by_day[day].items()}
+
+    def _month_days(self, start: date, end: date) -> dict[str, list[tuple[str, dict[str, Any]]] | None]:
+        """Each month of [start, end]: (source, its days) from the monthly aggregates, or None when an aggregate
+        of the month has no days kept."""
+        months: dict[str, list[tuple[str, dict[str, Any]]] | None] = {m: [] for m in months_between(start, end)}
+        for year in sorted({month[:4] for month in months}):
+            for record in self.query(month_agg_pk(year), attributes=("source", "period", "days")):
+                month = str(record["period"])
+                if month not in months:
+                    continue
+                sources = months[month]
+                if "days" not in record:
+                    months[month] = None
+                elif sources is not None:
+                    sources.append((str(record["source"]), record["days"]))
+        return months
 
     def day_fingerprints(self, month: str, prefix: str) -> dict[tuple[str, str], str | None]:
         """(source, day) -> fingerprint of every daily aggregate in ``month`` whose source starts with ``prefix``."""
