@@ -16,6 +16,7 @@ BENCHES = (
     "alert_pipeline",
     "pricing",
     "api_latency",
+    "local_latency",
     "stop_time",
 )
 

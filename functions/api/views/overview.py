@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from spendwatch.domain.aggregates import PeriodTotals
 from spendwatch.domain.alerts import Alert, effective_alert
 from spendwatch.domain.budgets import all_budgets, budget_standing, current_period
 from spendwatch.domain.history import history
@@ -88,11 +89,17 @@ def month_summary(today: date | None = None) -> MonthSummary:
     )
 
 
-def month_breakdown(dimension: str, today: date | None = None) -> dict[str, Decimal]:
-    """Month-to-date cost per value of ``dimension``, largest first."""
+def month_breakdowns(dimensions: tuple[str, ...], today: date | None = None) -> dict[str, dict[str, Decimal]]:
+    """Month-to-date cost per value of each of ``dimensions``, largest first (one read of the month's days)."""
     today = today or utc_now().date()
-    result = history(deps.store(), today.replace(day=1), today, "day", dimension, deps.config().currency)
-    return {group.key: group.total for group in result.groups}
+    month = PeriodTotals()
+    for _source, _day, totals in deps.store().day_totals(today.replace(day=1), today):
+        month.merge(totals)
+    mine = month.currencies.get(deps.config().currency)
+    return {
+        dimension: dict(sorted(mine.group(dimension).items(), key=lambda kv: (-kv[1], kv[0]))) if mine else {}
+        for dimension in dimensions
+    }
 
 
 def budget_status(stored: StoredBudget) -> BudgetStatus:
@@ -214,11 +221,12 @@ def snapshot(now: datetime | None = None) -> Snapshot:
     the open recommendations (unit costs and recent changes are the page's alone: ``dashboard.build`` adds them)."""
     now = now or utc_now()
     today = now.date()
+    breakdowns = month_breakdowns(("provider", "service"), today)
     return Snapshot(
         now=now,
         summary=month_summary(today),
-        providers=month_breakdown("provider", today),
-        services=month_breakdown("service", today),
+        providers=breakdowns["provider"],
+        services=breakdowns["service"],
         budgets=budgets(),
         alerts=open_alerts(now),
         freshness=freshness(),

@@ -17,6 +17,7 @@ from spendwatch_local.apigateway.events import (
     error_response,
     parse_response,
 )
+from spendwatch_local.foreground import FOREGROUND
 
 Invoke = Callable[[dict[str, Any]], Any]
 # API Gateway's own payload limit; a larger body is refused before the function sees it.
@@ -46,8 +47,9 @@ class GatewayServer(ThreadingHTTPServer):
         self.server_close()
 
     def respond(self, request: HttpRequest) -> HttpResponse:
-        """The function's answer to ``request``."""
-        return respond(request, self.invoke, self.logger)
+        """The function's answer to ``request`` (background work gives way meanwhile)."""
+        with FOREGROUND.serving():
+            return respond(request, self.invoke, self.logger)
 
 
 def respond(request: HttpRequest, invoke: Invoke, logger: Logger) -> HttpResponse:

@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from spendwatch.platform.resources import FUNCTIONS
 from spendwatch.store.table import StreamConsumer
 
+from spendwatch_local.foreground import FOREGROUND
 from spendwatch_local.lambdas.functions import load_handler
 from spendwatch_local.lambdas.shapes import LambdaContext
 from spendwatch_local.streams.batching import BatchIO, RetryPolicy, run_batch
@@ -274,6 +275,7 @@ class _ConsumerWorker:
         """Poll until stopped; AWS errors are logged and retried, never fatal."""
         stop = self.poller.stop_event
         while not stop.is_set():
+            FOREGROUND.give_way(stop)
             try:
                 busy = self._cycle()
             except _AWS_ERRORS as exc:
@@ -414,6 +416,7 @@ class _ConsumerWorker:
             self._checkpoint(shard, shard.last_read)
 
     def _invoke(self, records: Sequence[StreamRecord]) -> Outcome:
+        FOREGROUND.give_way(self.poller.stop_event)
         self.stats.invocations += 1
         self.stats.records_delivered += len(records)
         context = LambdaContext(
