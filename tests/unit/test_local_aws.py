@@ -231,19 +231,24 @@ def test_projections_on_attribute_names_read_the_same_as_moto_projects_them(aws:
     key = {"pk": item["pk"], "sk": item["sk"]}
     names = {"#a0": "period", "#a1": "totals", "#a2": "kinds", "#a3": "missing"}
 
+    def query(projection: str, names: dict[str, str]) -> list[Any]:
+        return list(
+            ddb.query(
+                TableName="p",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": item["pk"]},
+                ProjectionExpression=projection,
+                ExpressionAttributeNames=names,
+            )["Items"]
+        )
+
     def answers() -> list[Any]:
-        query = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": item["pk"]}}
         return [
-            ddb.query(TableName="p", **query, ProjectionExpression="#a0, #a1, #a2, #a3", ExpressionAttributeNames=names)[
-                "Items"
-            ],
-            ddb.query(TableName="p", **query, ProjectionExpression="totals.USD.#t", ExpressionAttributeNames={
-                "#t": "total"})["Items"],
-            ddb.query(TableName="p", **query, ProjectionExpression="#a3", ExpressionAttributeNames={"#a3": "missing"})[
-                "Items"
-            ],
+            query("#a0, #a1, #a2, #a3", names),
+            query("totals.USD.#t", {"#t": "total"}),
+            query("#a3", {"#a3": "missing"}),
             ddb.get_item(TableName="p", Key=key, ProjectionExpression="period, kinds")["Item"],
-        ]  # fmt: skip
+        ]
 
     assert getattr(Item.project, "_spendwatch_direct", False)
     direct = answers()
@@ -253,7 +258,13 @@ def test_projections_on_attribute_names_read_the_same_as_moto_projects_them(aws:
         projected = answers()
     finally:
         Item.project = patched  # type: ignore[method-assign]
-    assert direct == projected
+
+    def unordered_sets(value: Any) -> Any:  # a set has no order; moto's own projection passes it through a set
+        if isinstance(value, dict):
+            return {k: sorted(v) if k == "SS" else unordered_sets(v) for k, v in value.items()}
+        return [unordered_sets(v) for v in value] if isinstance(value, list) else value
+
+    assert unordered_sets(direct) == unordered_sets(projected)
     assert direct[0][0] == {key: item[key] for key in ("period", "totals", "kinds")}
     assert direct[1][0] == {"totals": {"M": {"USD": {"M": {"total": {"N": "79.4372988918"}}}}}}
     assert direct[2] == [{}, {}]

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from spendwatch.store.table import ALERT_DELIVER, StreamConsumer
 
+from spendwatch_local.foreground import FOREGROUND
 from spendwatch_local.streams.poller import PollerSettings, StreamClients, StreamPoller
 from spendwatch_local.streams.shapes import StreamArn
 
@@ -260,3 +261,15 @@ def test_properties_need_a_started_poller() -> None:
 def test_settings_are_checked(settings: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         PollerSettings(**settings)
+
+
+def test_batches_wait_while_a_request_is_answered_and_not_longer(
+    streams: FakeStreams, start: Callable[..., Any]
+) -> None:
+    streams.add_shard("s")
+    _, recorder = start()
+    with FOREGROUND.serving():
+        streams.write("s", "a")
+        time.sleep(0.3)
+        assert recorder.keys == []  # a person is waiting for the API: the batch waits
+    wait_for(lambda: recorder.keys == ["a"], timeout=1.0)  # and goes as soon as the answer is out
