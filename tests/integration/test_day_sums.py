@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+import pytest
 from spendwatch.domain.aggregates import PeriodTotals, Totals
 from spendwatch.domain.history import history
+from spendwatch.store import Store, StoreError
 from spendwatch.store.keys import month_agg_pk
 
 from tests.integration.conftest import TABLE, store
@@ -74,7 +76,7 @@ def test_a_month_without_kept_days_is_read_from_its_daily_aggregates(aws_env: di
         lambda params, **_: reads.append(params["ExpressionAttributeValues"][":pk"]["S"]),
     )
     assert sorted(table.day_sums(START, END)) == _by_day_totals(START, END)
-    assert reads == ["AGG#M#2025", "AGG#M#2026", "AGG#D#2025-12"]
+    assert sorted(reads) == ["AGG#D#2025-12", "AGG#M#2025", "AGG#M#2026"]
 
 
 def test_daily_history_without_grouping_reads_two_partitions_for_a_year(aws_env: dict[str, Any]) -> None:
@@ -86,7 +88,7 @@ def test_daily_history_without_grouping_reads_two_partitions_for_a_year(aws_env:
         lambda params, **_: reads.append(params["ExpressionAttributeValues"][":pk"]["S"]),
     )
     usd = history(table, START, END, "day", None, "USD")
-    assert reads == ["AGG#M#2025", "AGG#M#2026"]
+    assert sorted(reads) == ["AGG#M#2025", "AGG#M#2026"]
     expected: dict[str, Decimal] = {}
     for _source, day, sums in _by_day_totals(START, END):
         if "USD" in sums:
@@ -95,3 +97,21 @@ def test_daily_history_without_grouping_reads_two_partitions_for_a_year(aws_env:
     assert usd.other_currencies == ["EUR"]
     by_provider = history(table, START, END, "day", "provider", "USD")
     assert by_provider.groups[0].key == "AWS" and by_provider.groups[0].points == expected
+
+
+def test_partitions_read_side_by_side_come_back_in_the_order_asked(aws_env: dict[str, Any]) -> None:
+    _load()
+    table = store()
+    months = [f"AGG#D#{m}" for m in ("2026-02", "2025-11", "2026-01", "2025-12", "2030-01")]
+    side_by_side = list(table.query_side_by_side(months, attributes=("period",)))
+    assert side_by_side == [list(table.query(pk, attributes=("period",))) for pk in months]
+    assert [{r["period"][:7] for r in records} for records in side_by_side[:4]] == [
+        {"2026-02"},
+        {"2025-11"},
+        {"2026-01"},
+        {"2025-12"},
+    ]
+    assert side_by_side[4] == []
+    broken = Store(boto3.client("dynamodb"), "no-such-table")
+    with pytest.raises(StoreError):
+        list(broken.query_side_by_side(months))

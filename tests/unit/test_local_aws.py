@@ -13,13 +13,13 @@ import pytest
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from spendwatch.store import table as store_table
 
-from spendwatch_local.aws import AwsEndpoint, start_aws
+from spendwatch_local.aws import AwsEndpoint, MotoProcess, start_aws
 
 
 @pytest.fixture
 def aws() -> Iterator[AwsEndpoint]:
     environ: dict[str, str] = {}
-    endpoint = start_aws(environ)
+    endpoint = start_aws(environ, in_process=True)  # the fixes are switched off and on in this process
     yield endpoint
     endpoint.stop()
 
@@ -281,3 +281,20 @@ def test_hosts_are_routed_to_the_same_service_once_remembered(aws: AwsEndpoint) 
     assert first == [route.__wrapped__(app, host) for host in hosts]  # type: ignore[attr-defined]
     assert first[:2] == ["dynamodb", "sns"] and first[2:] == [None, None]
     assert [route(app, host) for host in hosts] == first
+
+
+def test_the_runtime_s_moto_runs_in_its_own_process_and_goes_with_its_stdin() -> None:
+    environ: dict[str, str] = {}
+    endpoint = start_aws(environ)
+    assert isinstance(endpoint.server, MotoProcess) and endpoint.embedded
+    assert environ["AWS_ENDPOINT_URL"] == endpoint.url and environ["AWS_ACCESS_KEY_ID"] == "testing"
+    process = endpoint.server.process
+    ddb = _client("dynamodb", endpoint)
+    ddb.create_table(**store_table.table_create_kwargs("own"))
+    ddb.put_item(TableName="own", Item={"pk": {"S": "a"}, "sk": {"S": "b"}, "n": {"N": "1"}})
+    from moto.backends import get_backend  # nothing of it is in this process
+
+    assert "own" not in get_backend("dynamodb")["123456789012"]["us-east-1"].tables
+    assert ddb.get_item(TableName="own", Key={"pk": {"S": "a"}, "sk": {"S": "b"}})["Item"]["n"] == {"N": "1"}
+    endpoint.stop()
+    assert process.poll() == 0 and endpoint.server is None

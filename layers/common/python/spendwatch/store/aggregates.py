@@ -98,8 +98,10 @@ class AggregateStore(Table):
         """
         first, last = start.isoformat(), end.isoformat()
         attributes = ["source", "period", "totals", *(["cells"] if with_cells else [])]
-        for month in months_between(start, end):
-            for record in self.query(day_agg_pk(month), attributes=attributes):
+        for records in self.query_side_by_side(
+            [day_agg_pk(m) for m in months_between(start, end)], attributes=attributes
+        ):
+            for record in records:
                 if first <= record["period"] <= last:
                     cells = record.get("cells", {}) if with_cells else None
                     yield record["source"], record["period"], PeriodTotals.from_attr(record["totals"], cells=cells)
@@ -125,8 +127,11 @@ class AggregateStore(Table):
         """Each month of [start, end]: (source, its days) from the monthly aggregates, or None when an aggregate
         of the month has no days kept."""
         months: dict[str, list[tuple[str, dict[str, Any]]] | None] = {m: [] for m in months_between(start, end)}
-        for year in sorted({month[:4] for month in months}):
-            for record in self.query(month_agg_pk(year), attributes=("source", "period", "days")):
+        years = sorted({month[:4] for month in months})
+        for records in self.query_side_by_side(
+            [month_agg_pk(y) for y in years], attributes=("source", "period", "days")
+        ):
+            for record in records:
                 month = str(record["period"])
                 if month not in months:
                     continue

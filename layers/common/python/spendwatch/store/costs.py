@@ -102,9 +102,9 @@ class ChargeStore(Table):
         source's: one query per metric and month."""
         wanted = sorted(self.usage_metrics(start, end) if metrics is None else metrics)
         low, high = start.isoformat(), f"{end.isoformat()}#~"
-        for month in months_between(start, end):
-            for metric in wanted:
-                yield from (strip_keys(r) for r in self.query(usage_pk(metric, month), between=(low, high)))
+        pks = [usage_pk(metric, month) for month in months_between(start, end) for metric in wanted]
+        for records in self.query_side_by_side(pks, between=(low, high)):
+            yield from (strip_keys(r) for r in records)
 
     def usage_items(self, start: date, end: date, metrics: Collection[str]) -> Iterator[UsageItem]:
         """The usage items of ``metrics`` on days [start, end], every source's: one query per metric and month."""
