@@ -157,3 +157,26 @@ def test_the_function_sees_the_event_and_its_answer_is_sent() -> None:
     response = respond(request("/health"), echo, quiet_logger())
     assert seen[0]["path"] == "/health"
     assert (response.status, response.body) == (200, b'{"status":"ok"}')
+
+
+def test_the_server_marks_each_request_as_answered_until_its_answer_is_out() -> None:
+    import threading
+    import urllib.request
+
+    from spendwatch_local.apigateway.server import GatewayServer
+    from spendwatch_local.foreground import FOREGROUND
+
+    during: list[int] = []
+
+    def count(event: dict[str, Any]) -> dict[str, Any]:
+        during.append(FOREGROUND.serving_now)
+        return {"statusCode": 200, "body": "{}"}
+
+    server = GatewayServer(("127.0.0.1", 0), count, quiet_logger())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        server.stop()
+    assert during == [1] and FOREGROUND.serving_now == 0
