@@ -20,16 +20,21 @@ from decimal import Decimal
 from typing import Any
 
 
+def apply_fixes() -> None:
+    """The fixes to moto's DynamoDB below (also for moto used in-process, as by ``mock_aws``)."""
+    serve_stream_records_directly()
+    serve_dynamodb_results_directly()
+    query_partitions_directly()
+    project_top_level_attributes_directly()
+
+
 def start_server() -> Any:
     """A started ``ThreadedMotoServer`` on a free port of 127.0.0.1, with every fix below applied."""
     from moto.server import ThreadedMotoServer
 
     # werkzeug logs every request at INFO; moto serves hundreds per collection.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    serve_stream_records_directly()
-    serve_dynamodb_results_directly()
-    query_partitions_directly()
-    project_top_level_attributes_directly()
+    apply_fixes()
     route_hosts_once()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
