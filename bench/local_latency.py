@@ -9,8 +9,6 @@ import os
 import re
 import signal
 import statistics
-import subprocess
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -20,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from bench.stop_time import _spendwatch
+from bench.stop_time import demo_process
 
 TOKEN = "bench-local-latency"
 TARGETS = {"page": "/", "summary": "/v1/costs/summary", "projections": "/v1/projections", "metrics": "/metrics"}
@@ -53,17 +51,7 @@ def settle(pid: int) -> float:
 @contextmanager
 def demo() -> Iterator[tuple[str, float, int]]:
     """`spendwatch local --demo` on a free port in a scratch folder; (its URL, its start-up seconds, its pid)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "SPENDWATCH_"))}
-    env["SPENDWATCH_API_TOKEN"] = TOKEN
-    with tempfile.TemporaryDirectory() as workdir:
-        process = subprocess.Popen(
-            [_spendwatch(), "local", "--demo", "--port", "0"],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+    with demo_process(TOKEN) as process:
         assert process.stdout is not None
         try:
             for line in process.stdout:

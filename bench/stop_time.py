@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 RUNS = 3
@@ -26,10 +28,12 @@ def _spendwatch() -> str:
     return str(beside) if beside.exists() else "spendwatch"
 
 
-def stop_seconds(marker: str, wait: float) -> float:
-    """Start the demo, send SIGINT ``wait`` seconds after it printed ``marker``; seconds until it exited."""
+@contextmanager
+def demo_process(token: str) -> Iterator[subprocess.Popen[str]]:
+    """`spendwatch local --demo` on a free port in a scratch folder, away from any endpoint or config of this
+    shell, its stdout a text pipe."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "SPENDWATCH_"))}
-    env["SPENDWATCH_API_TOKEN"] = "bench"
+    env["SPENDWATCH_API_TOKEN"] = token
     with tempfile.TemporaryDirectory() as workdir:
         process = subprocess.Popen(
             [_spendwatch(), "local", "--demo", "--port", "0"],
@@ -39,6 +43,13 @@ def stop_seconds(marker: str, wait: float) -> float:
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        assert process.stdout is not None
+        yield process
+
+
+def stop_seconds(marker: str, wait: float) -> float:
+    """Start the demo, send SIGINT ``wait`` seconds after it printed ``marker``; seconds until it exited."""
+    with demo_process("bench") as process:
         assert process.stdout is not None
         for line in process.stdout:
             if marker in line:
