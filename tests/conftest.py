@@ -39,14 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clock_read_afresh() -> Iterator[None]:
-    """After each test the clock is read again from the environment as the test found it.
-
-    Set up before any fixture a test asks for, so torn down after them: a test that moved ``SPENDWATCH_NOW``
-    with ``monkeypatch`` has had the variable restored by then, and no cached shift leaks into the next test.
-    """
+def _clock_as_found() -> Iterator[None]:
+    """After each test the clock is as the test found it: a test that moved ``SPENDWATCH_NOW`` (and reset the
+    clock) cannot leave its shift to the next, and the suite's own clock (``--now``) keeps advancing rather
+    than starting again from its instant, which processes started earlier have long passed."""
+    found = clock.shift()
     yield
-    clock.reset()
+    clock.restore_shift(found)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

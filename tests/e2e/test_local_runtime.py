@@ -110,7 +110,7 @@ def test_collecting_the_same_data_again_changes_nothing(runtime: Runtime) -> Non
     assert status == 200, body
     items = [item for item in body["items"] if item["source"] == "demo-focus"]
     assert len(items) == 2
-    assert items[0]["run_id"] == run["run_id"]
+    assert items[0]["run_id"] == run["run_id"], (items, run)
     newest, older = (datetime.fromisoformat(item["started_at"]) for item in items)
     assert newest > older
 

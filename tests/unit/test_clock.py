@@ -77,3 +77,14 @@ def test_a_bad_instant_fails_at_reset(restore_clock: pytest.MonkeyPatch) -> None
     restore_clock.setenv(clock.NOW_ENV, "next tuesday")
     with pytest.raises(clock.ClockError):
         clock.reset()
+
+
+def test_a_shift_read_earlier_can_be_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(clock.NOW_ENV, "2027-01-01T00:30:00Z")
+    clock.reset()
+    found = clock.shift()
+    monkeypatch.setenv(clock.NOW_ENV, "2030-06-01T00:00:00Z")
+    clock.reset()
+    assert clock.utc_now().year == 2030
+    clock.restore_shift(found)
+    assert clock.shift() == found and clock.utc_now().year == 2027

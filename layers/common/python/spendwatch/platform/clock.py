@@ -86,6 +86,16 @@ def is_shifted() -> bool:
     return _OFFSET.get() != timedelta(0)
 
 
+def shift() -> timedelta:
+    """How far this process's clock is from the system clock (zero unless ``SPENDWATCH_NOW`` moved it)."""
+    return _OFFSET.get()
+
+
+def restore_shift(offset: timedelta) -> None:
+    """Put back a shift read earlier with :func:`shift` (the clock keeps advancing from where it was)."""
+    _OFFSET.set(offset)
+
+
 def reset() -> None:
     """Read ``SPENDWATCH_NOW`` again on the next call (after the environment changed); raises ClockError."""
     _OFFSET.set(None)
