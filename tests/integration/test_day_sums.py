@@ -112,6 +112,8 @@ def test_partitions_read_side_by_side_come_back_in_the_order_asked(aws_env: dict
         {"2025-12"},
     ]
     assert side_by_side[4] == []
+    two_years = [f"AGG#D#{year}-{month:02d}" for year in (2026, 2025) for month in range(12, 0, -1)]  # > 8 at once
+    assert list(table.query_side_by_side(two_years)) == [list(table.query(pk)) for pk in two_years]
     broken = Store(boto3.client("dynamodb"), "no-such-table")
     with pytest.raises(StoreError):
         list(broken.query_side_by_side(months))

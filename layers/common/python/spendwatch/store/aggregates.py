@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -94,13 +94,18 @@ class AggregateStore(Table):
     def day_totals(self, start: date, end: date, with_cells: bool = False) -> Iterator[tuple[str, str, PeriodTotals]]:
         """(source, day, totals) for every stored day in [start, end]; one query per month touched.
 
-        The combinations (cells) are read only when asked for: they are most of an aggregate's size.
+        The combinations (cells) are read only when asked for: they are most of an aggregate's size, so those
+        months are read one after another; without them, side by side.
         """
         first, last = start.isoformat(), end.isoformat()
         attributes = ["source", "period", "totals", *(["cells"] if with_cells else [])]
-        for records in self.query_side_by_side(
-            [day_agg_pk(m) for m in months_between(start, end)], attributes=attributes
-        ):
+        pks = [day_agg_pk(m) for m in months_between(start, end)]
+        months: Iterable[Iterable[dict[str, Any]]] = (
+            (self.query(pk, attributes=attributes) for pk in pks)
+            if with_cells
+            else self.query_side_by_side(pks, attributes=attributes)
+        )
+        for records in months:
             for record in records:
                 if first <= record["period"] <= last:
                     cells = record.get("cells", {}) if with_cells else None
