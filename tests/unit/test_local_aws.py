@@ -146,12 +146,9 @@ def test_queries_answered_from_their_partition_read_the_same_as_from_the_whole_t
             ddb.put_item(TableName="q", Item=item)
     assert getattr(Table.query, "_spendwatch_direct", False)
     direct = _queries(ddb, "q")
-    patched = Table.query
-    Table.query = patched.__wrapped__  # type: ignore[attr-defined]
-    try:
+    with pytest.MonkeyPatch.context() as unfixed:
+        unfixed.setattr(Table, "query", Table.query.__wrapped__)  # type: ignore[attr-defined]
         whole_table = _queries(ddb, "q")
-    finally:
-        Table.query = patched  # type: ignore[method-assign]
     assert direct == whole_table
     assert [len(answer[0]) for answer in direct[:-1]] == [20, 0, 5, 10, 4, 20, 10]
 
@@ -195,12 +192,9 @@ def test_dynamodb_results_read_the_same_with_and_without_the_serializer(aws: Aws
 
     assert getattr(DynamoResult.execute_result, "_spendwatch_direct", False)
     direct = answers()
-    patched = DynamoResult.execute_result
-    DynamoResult.execute_result = patched.__wrapped__  # type: ignore[attr-defined]
-    try:
+    with pytest.MonkeyPatch.context() as unfixed:
+        unfixed.setattr(DynamoResult, "execute_result", DynamoResult.execute_result.__wrapped__)  # type: ignore[attr-defined]
         serialized = answers()
-    finally:
-        DynamoResult.execute_result = patched  # type: ignore[method-assign]
 
     def clean(answer: Any) -> Any:
         if isinstance(answer, dict):
@@ -252,12 +246,9 @@ def test_projections_on_attribute_names_read_the_same_as_moto_projects_them(aws:
 
     assert getattr(Item.project, "_spendwatch_direct", False)
     direct = answers()
-    patched = Item.project
-    Item.project = patched.__wrapped__  # type: ignore[attr-defined]
-    try:
+    with pytest.MonkeyPatch.context() as unfixed:
+        unfixed.setattr(Item, "project", Item.project.__wrapped__)  # type: ignore[attr-defined]
         projected = answers()
-    finally:
-        Item.project = patched  # type: ignore[method-assign]
 
     def unordered_sets(value: Any) -> Any:  # a set has no order; moto's own projection passes it through a set
         if isinstance(value, dict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -56,13 +56,6 @@ def day_sums(
     return {day: {c: t.total for c, t in totals.currencies.items()} for day, totals in sorted(merged.items())}
 
 
-def _clip(month: str, start: date, end: date) -> tuple[date, date]:
-    """The part of [start, end] that falls in ``month``."""
-    first = date.fromisoformat(f"{month}-01")
-    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return max(start, first), min(end, following - timedelta(days=1))
-
-
 class AggregateStore(Table):
     """Reads and writes of the aggregates."""
 
@@ -97,15 +90,21 @@ class AggregateStore(Table):
         The combinations (cells) are read only when asked for: they are most of an aggregate's size, so those
         months are read one after another; without them, side by side.
         """
+        return self._days_of(months_between(start, end), start, end, with_cells)
+
+    def _days_of(
+        self, months: list[str], start: date, end: date, with_cells: bool
+    ) -> Iterator[tuple[str, str, PeriodTotals]]:
+        """``day_totals`` of the given months' days that fall in [start, end]."""
         first, last = start.isoformat(), end.isoformat()
         attributes = ["source", "period", "totals", *(["cells"] if with_cells else [])]
-        pks = [day_agg_pk(m) for m in months_between(start, end)]
-        months: Iterable[Iterable[dict[str, Any]]] = (
+        pks = [day_agg_pk(m) for m in months]
+        partitions: Iterable[Iterable[dict[str, Any]]] = (
             (self.query(pk, attributes=attributes) for pk in pks)
             if with_cells
             else self.query_side_by_side(pks, attributes=attributes)
         )
-        for records in months:
+        for records in partitions:
             for record in records:
                 if first <= record["period"] <= last:
                     cells = record.get("cells", {}) if with_cells else None
@@ -115,18 +114,18 @@ class AggregateStore(Table):
         """(source, day, total per currency) for every stored day in [start, end]: what ``day_totals`` gives
         without the breakdowns, read from the monthly aggregates (one query per year touched).
 
-        A month whose aggregates were written before they kept their days is read from its daily aggregates.
+        Months whose aggregates were written before they kept their days are read from their daily aggregates
+        (side by side).
         """
         first, last = start.isoformat(), end.isoformat()
         kept = self._month_days(start, end)
-        for month, sources in kept.items():
-            if sources is None:
-                for source, day, totals in self.day_totals(*_clip(month, start, end)):
-                    yield source, day, {currency: t.total for currency, t in totals.currencies.items()}
-                continue
-            for source, by_day in sources:
+        for sources in kept.values():
+            for source, by_day in sources or ():
                 for day in sorted(d for d in by_day if first <= d <= last):
                     yield source, day, {currency: Decimal(amount) for currency, amount in by_day[day].items()}
+        without_days = [month for month, sources in kept.items() if sources is None]
+        for source, day, totals in self._days_of(without_days, start, end, with_cells=False):
+            yield source, day, {currency: t.total for currency, t in totals.currencies.items()}
 
     def _month_days(self, start: date, end: date) -> dict[str, list[tuple[str, dict[str, Any]]] | None]:
         """Each month of [start, end]: (source, its days) from the monthly aggregates, or None when an aggregate
