@@ -3,8 +3,11 @@ functions busy right after start, or still collecting at start-up. A second Ctrl
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,12 +22,12 @@ START_TIMEOUT = 120
 
 
 @contextmanager
-def _demo(workdir: Path) -> Iterator[subprocess.Popen[str]]:
+def _demo(workdir: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
     with (workdir / "stderr.log").open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
             [spendwatch(), "local", "--demo", "--port", str(free_port())],
             cwd=workdir,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -83,9 +86,30 @@ def test_ctrl_c_during_the_start_up_collections(tmp_path: Path) -> None:
     assert took < STOP_LIMIT_SECONDS, f"stopped in {took:.2f} s"
 
 
+@contextmanager
+def _unanswering_webhook() -> Iterator[tuple[str, threading.Event]]:
+    """A Slack webhook URL whose server takes connections and never answers, and an event set on the first."""
+    called = threading.Event()
+    held: list[socket.socket] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    held.append(server.accept()[0])
+                    called.set()
+
+        threading.Thread(target=accept, daemon=True).start()
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hook", called
+    for connection in held:
+        connection.close()
+
+
 def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
-    with _demo(tmp_path) as process:
-        _read_until(process, "spendwatch local:")
+    # A first Ctrl-C while an alert's Slack post hangs waits for that stream batch up to the stop budget.
+    with _unanswering_webhook() as (url, called), _demo(tmp_path, {"SLACK_WEBHOOK_URL": url}) as process:
+        _read_until(process, "press Ctrl-C to stop")
+        assert called.wait(START_TIMEOUT), "no alert was posted"
         took, code, _ = _interrupt(process, times=2)
 
     assert code == 130
